@@ -1,0 +1,54 @@
+"""The unit of work: one Change is one API call against one resource."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Action = Literal["create", "update", "delete"]
+ACTION_ORDER: dict[Action, int] = {"create": 0, "update": 1, "delete": 2}
+
+ResourceType = Literal[
+    "agency.security",
+    "settings",
+    "call_settings",
+    "user",
+    "notification",
+    "trigger",
+    "number",
+    "plan",
+    "integration",
+    "account",
+    "attestation.baa",
+    "attestation.individual_logins",
+]
+
+JsonMap = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A planned write. ``before``/``after`` hold only the changed fields of an update,
+    and the whole object for a create (``after``) or delete (``before``)."""
+
+    address: str
+    resource_type: ResourceType
+    action: Action
+    before: JsonMap | None = field(default=None, hash=False)
+    after: JsonMap | None = field(default=None, hash=False)
+    reasons: tuple[str, ...] = ()
+    account_id: int | None = None
+    object_id: str | None = None  # the CTM id of the object written, when it has one
+    depends_on: tuple[str, ...] = ()  # addresses whose ``after`` this change was computed from
+    unsafe: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ManualAction:
+    """A read-only fact that breaks a rule: only a person can fix it."""
+
+    address: str
+    rule_ids: tuple[str, ...]
+    remediation: tuple[str, ...]
+    message: str

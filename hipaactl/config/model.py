@@ -1,0 +1,160 @@
+"""The validated desired state as frozen dataclasses: what every stage after loading sees.
+
+Pydantic stays in ``config.schema``; ``config.load`` turns its models into these.
+A field that is ``None`` is not declared, so it is not managed (SPEC section 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from hipaactl.state import RedactionSchedule, Role, TwoFactor
+
+Transcription = Literal["off", "standard", "secure", "enhanced"]
+PhiFieldsMode = Literal["strip", "keep"]
+UsersMode = Literal["additive", "exact"]
+ProviderKind = str  # "sandbox" | "ctm" | any registered entry point
+
+DEFAULT_RATE_LIMIT = 10.0
+DEFAULT_PARALLELISM = 8
+DEFAULT_AUDIT_PATH = ".hipaactl/audit.jsonl"
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    kind: ProviderKind = "sandbox"
+    seed: Path | None = None  # absolute, resolved against the config file's folder
+    base_url: str | None = None
+    rate_limit: float = DEFAULT_RATE_LIMIT
+    parallelism: int = DEFAULT_PARALLELISM
+    endpoints: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class AgencySecurityDesired:
+    idle_timeout_minutes: int | None = None
+    two_factor: TwoFactor | None = None
+    require_login_for_recordings: bool | None = None
+
+
+@dataclass(frozen=True)
+class UserDesired:
+    email: str
+    first_name: str
+    last_name: str
+    role: Role
+
+    @property
+    def key(self) -> str:
+        return self.email.lower()
+
+
+@dataclass(frozen=True)
+class AccountDesired:
+    """Per-account desired settings, ``[defaults]`` already merged in key by key."""
+
+    recordings_enabled: bool | None = None
+    recordings_encrypted: bool | None = None
+    recordings_encrypted_storage: bool | None = None
+    transcription: Transcription | None = None
+    redaction: RedactionSchedule | None = None
+    caller_id_enabled: bool | None = None
+    caller_id_enhanced: bool | None = None
+    phi_fields: PhiFieldsMode | None = None
+    extra_phi_fields: tuple[str, ...] = ()
+    users_mode: UsersMode | None = None
+    users: tuple[UserDesired, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """One ``[[account]]`` entry; ``index`` is its position in the file (``account[#0]``)."""
+
+    id: int
+    index: int
+    desired: AccountDesired
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """``id`` matches an account id; ``name`` is a glob over account names."""
+
+    reason: str
+    id: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountSelector:
+    """``include`` is None when the config has no ``[accounts]`` table."""
+
+    include: tuple[int | str, ...] | None = None
+    exclude: tuple[Exclusion, ...] = ()
+
+
+@dataclass(frozen=True)
+class BaaAttestation:
+    counterparty: str
+    effective_on: dt.date
+    confirmed_on: dt.date
+    by: str
+    document: str | None = None
+
+
+@dataclass(frozen=True)
+class IndividualLoginsAttestation:
+    confirmed_on: dt.date
+    by: str
+
+
+@dataclass(frozen=True)
+class Attestations:
+    baa: BaaAttestation | None = None
+    individual_logins: IndividualLoginsAttestation | None = None
+    max_age_days: int | None = None
+
+
+@dataclass(frozen=True)
+class AllowedIntegration:
+    name: str
+    baa: bool
+
+
+@dataclass(frozen=True)
+class Override:
+    rule_id: str
+    enforcement: Literal["advisory"]
+    reason: str
+    approved_by: str
+    expires_on: dt.date
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # absolute path of the config file
+    sha256: str  # of the file's bytes (pack files are added by the plan digest)
+    version: int
+    policies: tuple[str, ...]
+    provider: ProviderSettings
+    agency_security: AgencySecurityDesired
+    defaults: AccountDesired
+    selector: AccountSelector
+    accounts: tuple[AccountSpec, ...]
+    attestations: Attestations
+    integrations: tuple[AllowedIntegration, ...] | None  # None: no [integrations] table
+    overrides: tuple[Override, ...]
+    audit_path: Path  # absolute
+    # Line of each declared key path ("agency.security.idle_timeout_minutes",
+    # "account[#0].transcription"), so reports can point into the file.
+    key_lines: Mapping[str, int] = field(default_factory=dict, hash=False)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def spec_for(self, account_id: int) -> AccountSpec | None:
+        return next((a for a in self.accounts if a.id == account_id), None)

@@ -1,0 +1,122 @@
+"""Policy packs as values: rules are data, interpreted by ``policy.evaluate``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches"]
+OPS: tuple[Op, ...] = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches")
+RefName = Literal[
+    "phi_fields", "eligible_plans", "allowed_integrations", "shared_mailbox_local_parts"
+]
+REF_NAMES: tuple[RefName, ...] = (
+    "phi_fields",
+    "eligible_plans",
+    "allowed_integrations",
+    "shared_mailbox_local_parts",
+)
+Quantifier = Literal["any", "all"]
+Severity = Literal["low", "medium", "high", "critical"]
+Enforcement = Literal["mandatory", "advisory"]
+HipaaType = Literal["required", "addressable"]
+Status = Literal["pass", "fail", "error", "manual"]
+
+# Resource types a rule can be about (also the ``resource_type`` of plan changes).
+RULE_RESOURCES: tuple[str, ...] = (
+    "agency.security",
+    "settings",
+    "call_settings",
+    "user",
+    "notification",
+    "trigger",
+    "number",
+    "plan",
+    "integration",
+    "account",
+    "attestation.baa",
+    "attestation.individual_logins",
+)
+# Facts the API cannot change: a failing rule on them is a manual action, never a change.
+READ_ONLY_RESOURCES: frozenset[str] = frozenset(
+    {"number", "plan", "integration", "account", "attestation.baa", "attestation.individual_logins"}
+)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value resolved at evaluation time from pack data and config."""
+
+    name: RefName
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``field op value`` on a resource; with ``quantifier`` it ranges over ``over``:
+    the same account's resources of that type, or ``agency.security``."""
+
+    field: str
+    op: Op
+    value: Any = field(hash=False)  # a literal (str, int, bool, list) or a Ref
+    quantifier: Quantifier | None = None
+    over: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    pack_id: str
+    title: str
+    hipaa: tuple[str, ...]
+    hipaa_type: HipaaType
+    source: str
+    severity: Severity
+    enforcement: Enforcement
+    resource: str
+    when: tuple[Condition, ...]
+    check: Condition
+    remediation: str
+
+
+@dataclass(frozen=True)
+class Pack:
+    id: str
+    version: str
+    title: str
+    sha256: str  # of the pack file's bytes
+    eligible_plans: tuple[str, ...]
+    phi_fields: tuple[str, ...]
+    # PHI unless login is required to hear recordings (``recording_url``).
+    login_protected_fields: tuple[str, ...]
+    shared_mailbox_local_parts: tuple[str, ...]
+    attestation_max_age_days: int
+    rules: tuple[Rule, ...]
+    source_path: str  # "builtin:ctm-hipaa-current" or the file path as given
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """What rules see of one resource: flat values keyed by field name.
+
+    A field absent from ``values`` is unknown (not declared for the gate, not readable
+    for ``check``); a rule that needs it is skipped by the gate and ``error`` in check.
+    """
+
+    resource_type: str
+    address: str
+    account_id: int | None
+    values: Mapping[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: Rule
+    address: str
+    status: Status
+    message: str
+    waived: bool = False
+
+    @property
+    def effective_enforcement(self) -> Enforcement:
+        return "advisory" if self.waived else self.rule.enforcement

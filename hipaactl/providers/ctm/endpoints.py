@@ -1,0 +1,89 @@
+"""The CTM endpoint table: every path this project calls, in one place.
+
+``documented`` paths appear in CTM's public API docs. ``inferred`` ones expose settings
+CTM shows in its UI but documents no endpoint for: the path is this project's contract
+(and the simulator's), and a user can point it elsewhere with ``[provider.endpoints]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Status = Literal["documented", "inferred"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    collection: str  # GET (list or object); POST creates on it for users
+    item: str | None  # PUT/DELETE target, with ``{id}``
+    list_key: str | None  # key holding the list in a paged reply; None for one object
+    status: Status
+    fields_status: Status  # whether the fields this project reads are documented
+    description: str
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("accounts", "/accounts", None, "accounts", "documented", "documented",
+             "id, name, status, plan"),
+    Endpoint("call_settings", "/accounts/{aid}/call_settings",
+             "/accounts/{aid}/call_settings/{id}", "configs", "documented", "documented",
+             "recording, transcription and caller ID flags of each profile"),
+    Endpoint("users", "/accounts/{aid}/users", "/accounts/{aid}/users/{id}", "users",
+             "documented", "documented", "email, first_name, last_name, role, status"),
+    Endpoint("numbers", "/accounts/{aid}/numbers", None, "numbers", "documented", "inferred",
+             "hipaa_eligible of each tracking number"),
+    Endpoint("triggers", "/accounts/{aid}/triggers", "/accounts/{aid}/triggers/{id}",
+             "automators", "documented", "inferred", "fields each trigger sends"),
+    Endpoint("agency_security", "/agency/security", "/agency/security", None, "inferred",
+             "inferred", "idle timeout, two-factor, login to hear recordings"),
+    Endpoint("account_settings", "/accounts/{aid}/settings", "/accounts/{aid}/settings", None,
+             "inferred", "inferred", "recording encryption, transcription mode, redaction"),
+    Endpoint("notifications", "/accounts/{aid}/notifications",
+             "/accounts/{aid}/notifications/{id}", "notifications", "inferred", "inferred",
+             "fields each notification sends"),
+    Endpoint("integrations", "/accounts/{aid}/integrations", None, "integrations", "inferred",
+             "inferred", "name and enabled flag of each integration"),
+)
+ENDPOINTS_BY_NAME: Mapping[str, Endpoint] = {e.name: e for e in ENDPOINTS}
+
+
+@dataclass(frozen=True)
+class EndpointTable:
+    """The table with a config's ``[provider.endpoints]`` overrides applied.
+
+    An override replaces the collection path; for endpoints with items, the item path
+    becomes the override followed by ``/{id}`` (``agency_security`` and
+    ``account_settings`` use the same path for both).
+    """
+
+    overrides: Mapping[str, str]
+
+    def endpoint(self, name: str) -> Endpoint:
+        return ENDPOINTS_BY_NAME[name]
+
+    def collection(self, name: str, account_id: int | None = None) -> str:
+        path = self.overrides.get(name, ENDPOINTS_BY_NAME[name].collection)
+        return path.replace("{aid}", str(account_id)) if account_id is not None else path
+
+    def item(self, name: str, account_id: int | None, object_id: str | None) -> str:
+        endpoint = ENDPOINTS_BY_NAME[name]
+        if name in self.overrides:
+            base = self.overrides[name]
+            path = base if endpoint.item == endpoint.collection else base + "/{id}"
+        else:
+            path = endpoint.item or endpoint.collection
+        if account_id is not None:
+            path = path.replace("{aid}", str(account_id))
+        return path.replace("{id}", object_id or "")
+
+    def describe_inferred_404(self, name: str) -> str | None:
+        """The hint for a 404 on an inferred path, naming the override key."""
+        if ENDPOINTS_BY_NAME[name].status != "inferred":
+            return None
+        return (
+            f"the {name} endpoint is inferred (CTM documents no path for it); if your CTM "
+            f"API serves it elsewhere, set [provider.endpoints] {name} = \"/your/path\""
+        )
