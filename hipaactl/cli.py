@@ -1,0 +1,334 @@
+"""The command line: parse, call one library function, render, map errors to exit codes.
+
+Heavy modules are imported inside commands so ``hipaactl --version`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import click
+import typer
+
+from hipaactl import __version__
+from hipaactl.commands.console import CONSOLE, err, out, warn_all, write_text_file
+from hipaactl.errors import HipaactlError, UsageError
+
+EXIT_CODES_HELP = """
+Exit codes (every command):
+
+  0  success; plan --detailed-exitcode: no changes; check: no mandatory rule failed
+
+  1  error: bad input or usage, API failure, unreadable state, stale or altered plan,
+     unsafe plan refused, partial or interrupted apply
+
+  2  plan --detailed-exitcode: changes (drift) present
+
+  3  a mandatory rule failed (validate/plan on the declared state, check on live state)
+
+Global options may come before or after the command: -c/--config FILE (default
+hipaa.toml, or $HIPAACTL_CONFIG), --no-color (or NO_COLOR), --debug.
+"""
+
+app = typer.Typer(
+    name="hipaactl",
+    help="Plan, apply and audit the HIPAA-relevant settings of CallTrackingMetrics.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+sandbox_app = typer.Typer(help="The embedded CTM-compatible sandbox.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@dataclass
+class GlobalOptions:
+    config: Path
+    no_color: bool = False
+    debug: bool = False
+
+
+_GLOBALS = GlobalOptions(config=Path("hipaa.toml"))
+
+
+def default_config_path(environ: os._Environ[str] | dict[str, str]) -> Path:
+    return Path(environ.get("HIPAACTL_CONFIG") or "hipaa.toml")
+
+
+def hoist_global_options(argv: Sequence[str], options: GlobalOptions) -> list[str]:
+    """Take the global options out of ``argv`` wherever they stand, so they work both
+    before and after the subcommand."""
+    rest: list[str] = []
+    args = list(argv)
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in ("-c", "--config"):
+            if index + 1 >= len(args):
+                raise UsageError(f"option {arg} requires a FILE argument")
+            options.config = Path(args[index + 1])
+            index += 2
+            continue
+        if arg.startswith("--config="):
+            options.config = Path(arg.split("=", 1)[1])
+        elif arg.startswith("-c") and len(arg) > 2 and not arg.startswith("--"):
+            options.config = Path(arg[2:])
+        elif arg == "--no-color":
+            options.no_color = True
+        elif arg == "--debug":
+            options.debug = True
+        else:
+            rest.append(arg)
+        index += 1
+    return rest
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out(f"hipaactl {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=_version_callback,
+        ),
+    ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "-c", "--config", help="Config file (default hipaa.toml or $HIPAACTL_CONFIG)."
+        ),
+    ] = None,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Full traceback on unexpected errors.")
+    ] = False,
+) -> None:
+    """Plan, apply and audit the HIPAA-relevant settings of CallTrackingMetrics."""
+
+
+TargetOption = Annotated[
+    list[str] | None,
+    typer.Option("--target", help="Only this address and what is under it (repeatable)."),
+]
+ParallelismOption = Annotated[
+    int | None,
+    typer.Option("--parallelism", min=1, max=64, help="Accounts read/applied at once (default 8)."),
+]
+
+
+@app.command()
+def validate(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check the config offline: syntax, schema, cross-field rules and the policy gate.
+
+    Every problem is reported at once. Exit 1 on config errors, 3 when the declared
+    desired state fails a mandatory rule.
+    """
+    import datetime as dt
+
+    from hipaactl.commands.validate import run_validate
+
+    code, text, stderr_text = run_validate(_GLOBALS.config, dt.date.today(), as_json=as_json)
+    if stderr_text:
+        err(stderr_text)
+    if text:
+        out(text)
+    raise typer.Exit(code)
+
+
+@app.command()
+def plan(
+    out_file: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Save the plan (JSON) to this file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
+    target: TargetOption = None,
+    parallelism: ParallelismOption = None,
+) -> None:
+    """Read live state, diff it against the config, and print the plan."""
+    from hipaactl.commands.plan import PlanRequest, run_plan
+
+    request = PlanRequest(
+        config=_GLOBALS.config,
+        out_file=out_file,
+        as_json=as_json,
+        detailed_exitcode=detailed_exitcode,
+        targets=tuple(target or ()),
+        parallelism=parallelism,
+    )
+    raise typer.Exit(run_plan(request))
+
+
+@app.command()
+def apply(
+    plan_file: Annotated[Path | None, typer.Argument(help="A plan saved with plan -o.")] = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Apply without asking for 'yes'.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply even a plan that weakens security.")
+    ] = False,
+    target: TargetOption = None,
+    parallelism: ParallelismOption = None,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for the lock.")
+    ] = 0,
+) -> None:
+    """Apply a saved plan, or plan, confirm and apply.
+
+    A saved plan is applied only if config, live state and changes still match it; it
+    never prompts. Without one, the plan is shown and 'yes' is asked on a terminal
+    (--auto-approve otherwise).
+    """
+    from hipaactl.commands.apply import ApplyRequest, run_apply
+
+    if plan_file is not None and target:
+        raise UsageError("--target cannot be used with a saved plan: the plan has its targets")
+    request = ApplyRequest(
+        config=_GLOBALS.config,
+        plan_file=plan_file,
+        auto_approve=auto_approve,
+        force=force,
+        targets=tuple(target or ()),
+        parallelism=parallelism,
+        lock_timeout=lock_timeout,
+    )
+    raise typer.Exit(run_apply(request))
+
+
+@app.command()
+def show(
+    plan_file: Annotated[Path, typer.Argument(help="A plan saved with plan -o.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON.")] = False,
+) -> None:
+    """Render a saved plan."""
+    import json
+
+    from hipaactl.plan import load_plan_for_display
+    from hipaactl.render.json import render_json
+    from hipaactl.render.text import render_plan
+
+    saved = load_plan_for_display(plan_file)
+    if as_json:
+        out(render_json(json.loads(plan_file.read_text(encoding="utf-8"))))
+    else:
+        out(render_plan(saved))
+
+
+@app.command(name="import")
+def import_(
+    account: Annotated[
+        list[int] | None, typer.Option("--account", help="Only this account id (repeatable).")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Write here instead of stdout.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a desired-state file that matches live state (adopt an existing agency)."""
+    from hipaactl.commands.import_ import run_import
+
+    if out_file is not None and out_file.exists() and not force:
+        raise UsageError(f"{out_file} exists; pass --force to overwrite it")
+    text, warnings = run_import(_GLOBALS.config, accounts=tuple(account or ()), out_file=out_file)
+    warn_all(warnings)
+    if out_file is None:
+        out(text)
+    else:
+        write_text_file(out_file, text)
+        err(f"Wrote {out_file}.")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to write into.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write a commented starter hipaa.toml and a sandbox seed into DIR."""
+    from hipaactl.commands.init import run_init
+
+    for path in run_init(directory, force=force):
+        err(f"wrote {path}")
+    err(f"Next: cd {directory} && hipaactl plan")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the config file."""
+    from hipaactl.config.schema import config_json_schema
+    from hipaactl.render.json import render_json
+
+    out(render_json(config_json_schema()))
+
+
+@sandbox_app.command("reset")
+def sandbox_reset() -> None:
+    """Restore the embedded sandbox's working copy from its seed (takes the lock)."""
+    from hipaactl.commands.sandbox import run_reset
+
+    path = run_reset(_GLOBALS.config)
+    err(f"Sandbox reset: {path}")
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err(f"error: {message}")
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: usage errors exit 1 (never click's 2, which means drift here)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    _GLOBALS.config = default_config_path(os.environ)
+    try:
+        args = hoist_global_options(args, _GLOBALS)
+        CONSOLE.no_color = _GLOBALS.no_color
+        command = typer.main.get_command(app)
+        result = command.main(args=args, prog_name="hipaactl", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        _fail("aborted")
+    except click.ClickException as exc:
+        _fail(f"{exc.format_message()}\n  see: hipaactl --help")
+    except HipaactlError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    except Exception as exc:
+        if _GLOBALS.debug:
+            traceback.print_exc()
+        _fail(f"unexpected {type(exc).__name__}: {exc}\n  re-run with --debug for details")
+    raise SystemExit(code)

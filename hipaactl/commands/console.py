@@ -1,0 +1,72 @@
+"""Where output goes: results to stdout; progress, warnings, prompts, errors to stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hipaactl.read import Progress
+
+
+@dataclass
+class ConsoleOptions:
+    no_color: bool = False
+
+    @property
+    def color(self) -> bool:
+        return not (self.no_color or os.environ.get("NO_COLOR"))
+
+
+CONSOLE = ConsoleOptions()
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+    sys.stderr.flush()
+
+
+def warn_all(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        err(f"warning: {warning}")
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr when it is a terminal and there is more than one
+    account; silent otherwise, so CI logs stay clean."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress as RichProgress
+
+    console = Console(stderr=True, no_color=not CONSOLE.color)
+    with RichProgress(console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None, visible=False)
+
+        def update(done: int, total: int) -> None:
+            if total > 1:
+                bar.update(task, completed=done, total=total, visible=True)
+
+        yield update
+
+
+def write_text_file(path: Path, text: str) -> None:
+    from hipaactl.errors import HipaactlError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HipaactlError(f"cannot write {path}: {exc.strerror}") from None

@@ -1,0 +1,123 @@
+"""Desired vs live -> list[Change]. The only module that imports deepdiff."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from hipaactl.changes import ACTION_ORDER, Change
+from hipaactl.desired import DesiredResource, DesiredState, DesiredUsers, resource_address
+from hipaactl.inventory import LiveResource
+from hipaactl.state import AccountState, LiveState, User
+
+USER_FIELDS = ("email", "first_name", "last_name", "role")
+
+
+def changed_fields(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+    """Managed fields whose live value differs from the desired one (``True`` is not 1)."""
+    current = {key: live.get(key) for key in desired}
+    diff = DeepDiff(current, dict(desired), ignore_order=False)
+    return sorted(str(key) for key in diff.affected_root_keys)
+
+
+def _update(resource: DesiredResource, live: LiveResource) -> Change | None:
+    fields = changed_fields(live.values, resource.values)
+    if not fields:
+        return None
+    return Change(
+        address=resource.address,
+        resource_type=resource.resource_type,
+        action="update",
+        before={k: live.values.get(k) for k in fields},
+        after={k: resource.values[k] for k in fields},
+        reasons=resource.reasons or ("differs from configuration",),
+        account_id=resource.account_id,
+        object_id=resource.object_id,
+        depends_on=resource.depends_on,
+    )
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": user.role,
+    }
+
+
+def _user_changes(account: AccountState, desired: DesiredUsers) -> list[Change]:
+    live_users = {u.key: u for u in account.users or ()}
+    declared = {u["email"].lower(): u for u in desired.users}
+    changes: list[Change] = []
+    for key, wanted in declared.items():
+        address = resource_address(account.id, "user", key)
+        current = live_users.get(key)
+        if current is None:
+            changes.append(
+                Change(
+                    address,
+                    "user",
+                    "create",
+                    None,
+                    dict(wanted),
+                    ("declared in configuration, missing in CTM",),
+                    account.id,
+                )
+            )
+            continue
+        # CTM treats emails case-insensitively, so a case-only difference is no change.
+        live_values = {**_user_values(current), "email": wanted["email"]}
+        fields = changed_fields(live_values, wanted)
+        if fields:
+            changes.append(
+                Change(
+                    address,
+                    "user",
+                    "update",
+                    {k: live_values[k] for k in fields},
+                    {k: wanted[k] for k in fields},
+                    ("differs from configuration",),
+                    account.id,
+                    current.id,
+                )
+            )
+    if desired.exact:
+        for key, current in live_users.items():
+            if key not in declared:
+                changes.append(
+                    Change(
+                        resource_address(account.id, "user", key),
+                        "user",
+                        "delete",
+                        _user_values(current),
+                        None,
+                        ('not declared and users.mode = "exact"',),
+                        account.id,
+                        current.id,
+                    )
+                )
+    return changes
+
+
+def sort_changes(changes: list[Change]) -> tuple[Change, ...]:
+    return tuple(sorted(changes, key=lambda c: (c.address, ACTION_ORDER[c.action])))
+
+
+def diff_state(
+    desired: DesiredState, live: LiveState, live_index: Mapping[str, LiveResource]
+) -> tuple[Change, ...]:
+    changes: list[Change] = []
+    for resource in desired.resources:
+        current = live_index.get(resource.address)
+        if current is not None:
+            change = _update(resource, current)
+            if change is not None:
+                changes.append(change)
+    for users in desired.users:
+        account = live.account(users.account_id)
+        if account is not None:
+            changes.extend(_user_changes(account, users))
+    return sort_changes(changes)

@@ -1,0 +1,67 @@
+"""Live state as addressed resources: the one place that names every live object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hipaactl.changes import ResourceType
+from hipaactl.desired import AGENCY_ADDRESS, account_address, resource_address
+from hipaactl.state import AccountState, LiveState
+
+
+@dataclass(frozen=True)
+class LiveResource:
+    address: str
+    resource_type: ResourceType
+    account_id: int | None
+    object_id: str | None
+    values: Mapping[str, Any] = field(hash=False)
+
+
+def _account_resources(account: AccountState) -> Iterator[LiveResource]:
+    aid = account.id
+    yield LiveResource(account_address(aid), "account", aid, None, asdict(account.info))
+    yield LiveResource(
+        resource_address(aid, "plan"), "plan", aid, None, {"plan": account.info.plan}
+    )
+    if account.settings is not None:
+        values = asdict(account.settings)
+        yield LiveResource(resource_address(aid, "settings"), "settings", aid, None, values)
+    collections: tuple[tuple[str, ResourceType, tuple[Any, ...] | None], ...] = (
+        ("call_settings", "call_settings", account.call_settings),
+        ("notification", "notification", account.notifications),
+        ("trigger", "trigger", account.triggers),
+        ("number", "number", account.numbers),
+        ("integration", "integration", account.integrations),
+    )
+    for kind, resource_type, items in collections:
+        for item in items or ():
+            values = asdict(item)
+            if "fields" in values and values["fields"] is not None:
+                values["fields"] = list(values["fields"])
+            address = resource_address(aid, kind, item.id)
+            yield LiveResource(address, resource_type, aid, item.id, values)
+    for user in account.users or ():
+        values = asdict(user)
+        yield LiveResource(resource_address(aid, "user", user.key), "user", aid, user.id, values)
+
+
+def live_resources(live: LiveState) -> tuple[LiveResource, ...]:
+    found: list[LiveResource] = []
+    if live.agency_security is not None:
+        values = asdict(live.agency_security)
+        found.append(LiveResource(AGENCY_ADDRESS, "agency.security", None, None, values))
+    for account in live.accounts:
+        found.extend(_account_resources(account))
+    return tuple(sorted(found, key=lambda r: r.address))
+
+
+def fingerprint_document(live: LiveState) -> dict[str, Any]:
+    """Every live value the run read, as plain JSON-able data, for the state fingerprint."""
+    return {
+        "agency_security": asdict(live.agency_security) if live.agency_security else None,
+        "all_accounts": [asdict(a) for a in live.all_accounts],
+        "resources": {r.address: dict(r.values) for r in live_resources(live)},
+    }

@@ -1,0 +1,143 @@
+"""One run of the pipeline: config -> packs -> gate -> live state -> diff -> plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hipaactl.canonical import digest
+from hipaactl.changes import Change
+from hipaactl.config.load import load_config
+from hipaactl.config.model import Config
+from hipaactl.desired import AGENCY_ADDRESS, resolve_desired
+from hipaactl.diff import diff_state
+from hipaactl.errors import ConfigError, ConfigIssue, UsageError
+from hipaactl.inventory import fingerprint_document, live_resources
+from hipaactl.plan import Plan
+from hipaactl.policy.gate import GateOutcome, evaluate_gate, evaluate_live, manual_actions
+from hipaactl.policy.model import Pack
+from hipaactl.policy.packs import load_packs
+from hipaactl.policy.views import read_only_resource_kinds
+from hipaactl.providers.base import Provider
+from hipaactl.read import Progress, list_accounts, read_live_state
+from hipaactl.scope import Scope, classify_accounts
+from hipaactl.state import AccountInfo, LiveState
+from hipaactl.targets import is_selected, unmatched
+from hipaactl.unsafe import unsafe_reasons
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A loaded config, its packs, and the gate's verdict on the declared state."""
+
+    config: Config
+    packs: tuple[Pack, ...]
+    gate: GateOutcome
+
+
+def load_inputs(config_path: Path, *, today: dt.date, check_files: bool = True) -> Inputs:
+    config = load_config(config_path, today=today, check_files=check_files)
+    packs = load_packs(config.policies, base_dir=config.directory, config_file=config.path)
+    return Inputs(config, packs, evaluate_gate(config, packs, today=today))
+
+
+def config_digest(config: Config, packs: Sequence[Pack]) -> str:
+    """The config file's bytes and every custom pack file it names."""
+    custom = [p.sha256 for p in packs if not p.source_path.startswith("builtin:")]
+    return digest([config.sha256, *custom])
+
+
+def check_declared_accounts(config: Config, accounts: Sequence[AccountInfo]) -> None:
+    live_ids = {a.id for a in accounts}
+    issues = [
+        ConfigIssue(
+            file=str(config.path),
+            key=f"account[#{spec.index}].id",
+            line=config.key_lines.get(f"account[#{spec.index}]"),
+            message=f"account {spec.id} does not exist in live state",
+        )
+        for spec in config.accounts
+        if spec.id not in live_ids
+    ]
+    if issues:
+        raise ConfigError(issues)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    targets: tuple[str, ...] = ()
+    parallelism: int | None = None
+    progress: Progress | None = None
+    clock: Clock = utc_now
+
+
+@dataclass(frozen=True)
+class LiveRead:
+    scope: Scope
+    live: LiveState
+
+
+def read_live(inputs: Inputs, provider: Provider, options: PlanOptions) -> LiveRead:
+    config = inputs.config
+    accounts = list_accounts(provider)
+    check_declared_accounts(config, accounts)
+    scope = classify_accounts(config, accounts)
+    live = read_live_state(
+        provider,
+        config,
+        scope,
+        accounts,
+        read_only=read_only_resource_kinds(inputs.packs, config),
+        targets=options.targets,
+        parallelism=options.parallelism or config.provider.parallelism,
+        progress=options.progress,
+    )
+    return LiveRead(scope, live)
+
+
+def mark_unsafe(changes: Sequence[Change], live: LiveState) -> tuple[Change, ...]:
+    reasons = unsafe_reasons(changes, live)
+    return tuple(replace(c, unsafe=reasons.get(c.address, ())) for c in changes)
+
+
+def _check_targets(targets: Sequence[str], addresses: list[str]) -> None:
+    missing = unmatched(targets, addresses)
+    if missing:
+        raise UsageError(
+            f"--target matches no resource: {', '.join(missing)}",
+            hint="addresses look like agency.security, account[1001].settings, "
+            'account[1001].user["dr.lee@clinic.example"]; run plan without --target to see them',
+        )
+
+
+def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan:
+    config, packs = inputs.config, inputs.packs
+    read = read_live(inputs, provider, options)
+    live = read.live
+    index = {r.address: r for r in live_resources(live)}
+    changes = mark_unsafe(diff_state(resolve_desired(config, packs, live), live, index), live)
+    results, warnings = evaluate_live(config, packs, live, read.scope, today=options.clock().date())
+    manual = manual_actions(results)
+    if options.targets:
+        _check_targets(options.targets, [*index, AGENCY_ADDRESS, *(m.address for m in manual)])
+        changes = tuple(c for c in changes if is_selected(options.targets, c.address))
+        manual = tuple(m for m in manual if is_selected(options.targets, m.address))
+    return Plan(
+        created_at=options.clock().isoformat(timespec="seconds"),
+        config_sha256=config_digest(config, packs),
+        state_fingerprint=digest(fingerprint_document(live)),
+        targets=options.targets,
+        changes=changes,
+        manual_actions=manual,
+        packs=packs,
+        gate_results=inputs.gate.results,
+        warnings=tuple(dict.fromkeys([*inputs.gate.warnings, *warnings])),
+    )

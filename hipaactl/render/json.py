@@ -1,0 +1,10 @@
+"""JSON rendering: pretty, sorted, newline-terminated, byte-stable for the same value."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def render_json(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

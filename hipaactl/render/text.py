@@ -1,0 +1,129 @@
+"""Terraform-like text for plans, gate results and apply reports. Pure: values -> str."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hipaactl.apply import ApplyReport, ChangeResult
+from hipaactl.changes import Change, ManualAction
+from hipaactl.plan import Plan
+from hipaactl.policy.model import RuleResult
+
+NO_CHANGES = "No changes. Live state matches the configuration."
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _field_lines(change: Change) -> list[str]:
+    before: Mapping[str, Any] = change.before or {}
+    after: Mapping[str, Any] = change.after or {}
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        if change.action == "create":
+            lines.append(f"      {key}: {_value(after[key])}")
+        elif change.action == "delete":
+            lines.append(f"      {key}: {_value(before[key])}")
+        else:
+            lines.append(f"      {key}: {_value(before.get(key))} -> {_value(after.get(key))}")
+    return lines
+
+
+def render_change(change: Change) -> list[str]:
+    lines = [f"  {_SYMBOLS[change.action]} {change.action} {change.address}"]
+    lines.extend(_field_lines(change))
+    lines.extend(f"      # {reason}" for reason in change.reasons)
+    lines.extend(f"      (after {dep})" for dep in change.depends_on)
+    lines.extend(f"  !! unsafe: {reason}" for reason in change.unsafe)
+    return lines
+
+
+def render_manual_action(action: ManualAction) -> list[str]:
+    lines = [f"  ! manual {action.address} [{', '.join(action.rule_ids)}]"]
+    lines.append(f"      {action.message}")
+    lines.extend(f"      remediation: {text}" for text in action.remediation)
+    return lines
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    return (
+        f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy, "
+        f"{s['manual']} manual."
+    )
+
+
+def render_plan(plan: Plan) -> str:
+    lines: list[str] = []
+    if plan.partial:
+        lines.append(f"Partial plan: only {', '.join(plan.targets)} (--target).")
+        lines.append("")
+    if plan.changes:
+        lines.append("hipaactl will perform the following actions:")
+        lines.append("")
+        for change in plan.changes:
+            lines.extend(render_change(change))
+            lines.append("")
+    else:
+        lines.append(NO_CHANGES)
+        lines.append("")
+    if plan.manual_actions:
+        lines.append("Manual actions (hipaactl cannot change these; a person must):")
+        lines.append("")
+        for action in plan.manual_actions:
+            lines.extend(render_manual_action(action))
+            lines.append("")
+    if plan.unsafe:
+        lines.append("This plan weakens security (!! unsafe); apply refuses it without --force.")
+    lines.append(summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def render_rule_result(result: RuleResult) -> list[str]:
+    rule = result.rule
+    label = "waived" if result.waived else rule.enforcement
+    lines = [f"  {rule.id} ({label}, {rule.severity}) {result.address}: {result.message}"]
+    lines.append(f"      {rule.title}")
+    lines.append(f"      hipaa: {', '.join(rule.hipaa)}")
+    lines.append(f"      remediation: {rule.remediation}")
+    return lines
+
+
+def render_gate_failures(results: Iterable[RuleResult], heading: str) -> str:
+    lines = [heading]
+    for result in results:
+        lines.extend(render_rule_result(result))
+    return "\n".join(lines) + "\n"
+
+
+_OUTCOME_WORDS = {
+    "applied": "applied",
+    "failed": "FAILED",
+    "skipped": "skipped",
+    "not_started": "not started",
+    "unknown": "UNKNOWN",
+}
+
+
+def _result_line(result: ChangeResult) -> str:
+    word = _OUTCOME_WORDS[result.outcome]
+    reason = f": {result.reason}" if result.reason else ""
+    return f"  {word:<11} {result.change.action} {result.change.address}{reason}"
+
+
+def render_apply_report(report: ApplyReport) -> str:
+    lines = ["Apply results:"]
+    lines.extend(_result_line(r) for r in report.results)
+    counts = ", ".join(
+        f"{report.count(o)} {_OUTCOME_WORDS[o].lower()}"
+        for o in ("applied", "failed", "skipped", "not_started", "unknown")
+    )
+    status = "Apply complete" if report.succeeded else "Apply incomplete"
+    if report.interrupted:
+        status = "Apply interrupted"
+    lines.append(f"{status}: {counts}.")
+    return "\n".join(lines) + "\n"
