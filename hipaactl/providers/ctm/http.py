@@ -1,0 +1,461 @@
+"""The CTM transport over HTTP: auth, timeouts, the shared rate limit, retries, paging.
+
+One ``requests.Session`` serves every worker thread. urllib3's connection pool is
+thread-safe; the session's only mutable state is its cookie jar, and this transport
+refuses all cookies (CTM authenticates each request with HTTP Basic auth), so nothing
+is shared between threads but the pool, sized to ``pool_size`` (the run's parallelism).
+
+Credentials never leave through this module: ``base_url`` may not carry userinfo,
+redirects are not followed, ``next_page`` is followed only to ``base_url``'s scheme, host
+and port, errors name the method and path only (no host credentials, no query), text
+quoted from the server is scrubbed of the keys, and no ``requests`` exception (which
+holds the prepared request and its ``Authorization`` header) is chained to the errors
+raised here.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import random as random_module
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from hipaactl import __version__
+from hipaactl.errors import AuthenticationError, ProviderError
+from hipaactl.providers.ctm.credentials import ACCESS_KEY_VAR, SECRET_KEY_VAR, Credentials
+from hipaactl.providers.ctm.ratelimit import RateLimiter
+from hipaactl.providers.ctm.retry import (
+    RETRYABLE_STATUSES,
+    Backoff,
+    Verdict,
+    judge_failure,
+    judge_status,
+    parse_retry_after,
+)
+from hipaactl.providers.ctm.transport import Method, UncertainWriteError
+
+DEFAULT_BASE_URL = "https://api.calltrackingmetrics.com/api/v1"
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)  # (connect, read) seconds
+DEFAULT_MAX_ATTEMPTS = 6
+DEFAULT_POOL_SIZE = 8
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ABSOLUTE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_REASON_MAX_CHARS = 200
+_MASK = "***"
+
+
+@dataclass(frozen=True)
+class TransportStats:
+    """Counters for the benchmark: attempts sent, 429 replies seen, retries made."""
+
+    requests_sent: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class _Origin:
+    scheme: str
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    endpoint: str  # "GET /accounts/1/users": what errors show; never host or query
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What one attempt produced. It holds no exception, so errors raised from it chain
+    nothing that could carry the request's headers; ``reason`` is already scrubbed."""
+
+    status: int | None  # None: no reply came back
+    reason: str = ""
+    payload: Any = None
+    readable: bool = False  # a 2xx body the method accepts
+    retry_after: float | None = None
+    retryable: bool = False  # when no reply came back
+    sent: bool = True  # False only when the request provably never left this machine
+
+
+class _Unlimited:
+    def acquire(self) -> None:
+        return None
+
+
+def base_url_problem(base_url: str) -> str | None:
+    """Why ``base_url`` is unusable, or None. The message never quotes the URL, which
+    might hold credentials."""
+    try:
+        parts = urlsplit(base_url)
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        return f"base_url is not a valid URL; the default is {DEFAULT_BASE_URL}"
+    if "@" in parts.netloc:
+        return (
+            "base_url must not hold credentials; set "
+            f"{ACCESS_KEY_VAR} and {SECRET_KEY_VAR} in the environment instead"
+        )
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return f"base_url must be an https:// URL such as {DEFAULT_BASE_URL}"
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        return (
+            f"base_url uses plain http to {parts.hostname}, which would send the credentials "
+            "unencrypted; use https (plain http is allowed only to this machine, as for "
+            "`hipaactl sandbox serve`)"
+        )
+    if parts.query or parts.fragment:
+        return "base_url must not have a query or a fragment"
+    return None
+
+
+class HttpTransport:
+    """The ``Transport`` of the ``ctm`` provider; safe to share between threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        *,
+        limiter: RateLimiter | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        problem = base_url_problem(base_url)
+        if problem is not None:
+            raise ProviderError(problem, hint="fix provider.base_url in the config file")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
+        self._base_url = base_url.rstrip("/")
+        base = urlsplit(self._base_url)
+        self._origin = _origin_of(base)
+        self._base_path = base.path
+        self._secrets = _secret_forms(credentials)
+        self._session = _new_session(credentials, pool_size)
+        self._limiter: RateLimiter = limiter if limiter is not None else _Unlimited()
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._backoff = backoff if backoff is not None else Backoff()
+        self._sleep = sleep
+        self._random = random if random is not None else random_module.Random().random
+        self._wall_clock = wall_clock
+        self._stats_lock = threading.Lock()
+        self._stats = TransportStats()
+
+    def __repr__(self) -> str:
+        return f"HttpTransport(base_url={self._base_url!r})"
+
+    @property
+    def stats(self) -> TransportStats:
+        return self._stats
+
+    def close(self) -> None:
+        self._session.close()
+
+    def request(
+        self,
+        method: Method,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Send one request, retrying per ``retry``'s table, and return the decoded JSON
+        (None for an empty reply to a DELETE or a 204)."""
+        target = self._target(method, path)
+        attempts = 0
+        while True:
+            attempts += 1
+            self._limiter.acquire()  # every attempt, retries and pages included
+            attempt = self._send(method, target.url, params, body)
+            verdict = self._judge(method, attempt, retried=attempts > 1)
+            if verdict == "done":
+                return attempt.payload
+            if verdict != "retry":
+                raise self._error(verdict, target, attempt)
+            if attempts >= self._max_attempts:
+                raise _gave_up(target, attempt, attempts)
+            self._sleep(self._backoff.delay(attempts, attempt.retry_after, self._random))
+            self._count(retries=1)
+
+    # -- one attempt ----------------------------------------------------------------
+
+    def _send(
+        self,
+        method: Method,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+    ) -> _Attempt:
+        self._count(requests_sent=1)
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=dict(params) if params is not None else None,
+                json=dict(body) if body is not None else None,
+                timeout=self._timeout,
+                allow_redirects=False,  # credentials never go where a response points
+            )
+        except requests.RequestException as error:
+            return self._failure(error)
+        return self._reply(method, response)
+
+    def _reply(self, method: Method, response: requests.Response) -> _Attempt:
+        status = response.status_code
+        if status == 429:
+            self._count(rate_limited=1)
+        if 200 <= status < 300:
+            payload, readable = _decode_reply(method, status, response.content)
+            return _Attempt(
+                status, "the reply was not valid JSON", payload=payload, readable=readable
+            )
+        if 300 <= status < 400:
+            return _Attempt(status, self._redirect_reason(response))
+        retry_after = None
+        if status in RETRYABLE_STATUSES:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._wall_clock())
+        return _Attempt(status, self._server_reason(response), retry_after=retry_after)
+
+    def _failure(self, error: requests.RequestException) -> _Attempt:
+        """Describe a failure with no reply in words of our own: ``requests`` messages
+        quote URLs and its exceptions hold the request with its headers."""
+        host = self._origin.host
+        connect_timeout, read_timeout = self._timeout
+        if isinstance(error, requests.exceptions.SSLError):  # before ConnectionError: it is one
+            reason = (
+                f"TLS error talking to {host}: check the server's certificate "
+                "(or REQUESTS_CA_BUNDLE for a private certificate authority)"
+            )
+            return _Attempt(None, reason, retryable=False, sent=False)
+        if isinstance(error, requests.exceptions.ConnectTimeout):
+            reason = f"could not connect to {host} within {connect_timeout:g} s"
+            return _Attempt(None, reason, retryable=True, sent=False)
+        if isinstance(error, requests.exceptions.ReadTimeout):
+            reason = f"no reply from {host} within {read_timeout:g} s"
+            return _Attempt(None, reason, retryable=True, sent=True)
+        if isinstance(error, requests.exceptions.ProxyError):
+            reason = f"could not reach {host} through the proxy (HTTPS_PROXY)"
+            return _Attempt(None, reason, retryable=True, sent=True)
+        if isinstance(error, requests.exceptions.ConnectionError):
+            if _never_sent(error):
+                return _Attempt(None, f"could not connect to {host}", retryable=True, sent=False)
+            reason = f"the connection to {host} was lost before the reply was complete"
+            return _Attempt(None, reason, retryable=True, sent=True)
+        if isinstance(
+            error,
+            (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError),
+        ):
+            return _Attempt(None, "the reply was cut off or unreadable", retryable=True)
+        reason = f"the request could not be sent ({type(error).__name__})"
+        return _Attempt(None, reason, retryable=False, sent=False)
+
+    def _judge(self, method: Method, attempt: _Attempt, *, retried: bool) -> Verdict:
+        if attempt.status is None:
+            return judge_failure(method, retryable=attempt.retryable, sent=attempt.sent)
+        return judge_status(method, attempt.status, readable=attempt.readable, retried=retried)
+
+    def _error(self, verdict: Verdict, target: _Target, attempt: _Attempt) -> ProviderError:
+        if verdict == "auth":
+            return AuthenticationError(
+                f"CTM refused the credentials: check {ACCESS_KEY_VAR} / {SECRET_KEY_VAR} "
+                f"(server said: {attempt.reason})",
+                status=attempt.status,
+                endpoint=target.endpoint,
+                hint=(
+                    "a 403 can also mean the key lacks access to this agency or account"
+                    if attempt.status == 403
+                    else None
+                ),
+            )
+        if verdict == "uncertain":
+            return UncertainWriteError(
+                f"the outcome of this request is unknown: {attempt.reason}",
+                status=attempt.status,
+                endpoint=target.endpoint,
+                hint="re-read the object before creating it again",
+            )
+        return ProviderError(attempt.reason, status=attempt.status, endpoint=target.endpoint)
+
+    # -- text and targets ---------------------------------------------------------
+
+    def _server_reason(self, response: requests.Response) -> str:
+        """The server's reason from ``{"status":"error","reason":...}`` or
+        ``{"error":...}``, else a short text, scrubbed of the credentials."""
+        text = _reason_from_json(response.content)
+        if text is None:
+            raw = response.content.decode("utf-8", "replace").strip()
+            # An HTML error page says nothing its status line does not.
+            text = "" if raw.startswith("<") else raw
+        text = " ".join(text.split())
+        if not text:
+            text = response.reason or "no reason given"
+        if len(text) > _REASON_MAX_CHARS:
+            text = text[: _REASON_MAX_CHARS - 1] + "…"
+        return self._scrub(text)
+
+    def _redirect_reason(self, response: requests.Response) -> str:
+        location = urlsplit(response.headers.get("Location", ""))
+        where = f" to {location.hostname}" if location.hostname else ""
+        return (
+            f"the API answered with a redirect{where}, which hipaactl does not follow "
+            "(credentials never go where a response points); set provider.base_url "
+            "to the address the API is served at"
+        )
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, _MASK)
+        return text
+
+    def _target(self, method: Method, path: str) -> _Target:
+        """The URL for an API path or a ``next_page`` URL, refusing other origins."""
+        if not _ABSOLUTE_URL.match(path):
+            relative = path if path.startswith("/") else f"/{path}"
+            return _Target(self._base_url + relative, self._endpoint(method, relative))
+        route, origin = _path_and_origin(path)
+        if origin != self._origin:
+            shown = f" ({origin})" if origin is not None else ""
+            raise ProviderError(
+                f"refusing to follow next_page to another host{shown}: credentials are "
+                f"only sent to {self._origin}",
+                endpoint=f"{method} (next_page)",
+                hint="the API returned a next_page URL outside provider.base_url",
+            )
+        return _Target(path, self._endpoint(method, route))
+
+    def _endpoint(self, method: Method, path: str) -> str:
+        route = urlsplit(path).path
+        if self._base_path and route.startswith(self._base_path + "/"):
+            route = route[len(self._base_path) :]
+        return f"{method} {route or '/'}"
+
+    def _count(self, *, requests_sent: int = 0, rate_limited: int = 0, retries: int = 0) -> None:
+        with self._stats_lock:
+            current = self._stats
+            self._stats = TransportStats(
+                current.requests_sent + requests_sent,
+                current.rate_limited + rate_limited,
+                current.retries + retries,
+            )
+
+
+def _gave_up(target: _Target, attempt: _Attempt, attempts: int) -> ProviderError:
+    hint = (
+        "CTM kept answering 429: lower provider.rate_limit or --parallelism"
+        if attempt.status == 429
+        else "the CTM API is unavailable or unreachable; try again later"
+    )
+    return ProviderError(
+        f"{attempt.reason} (gave up after {attempts} attempts)",
+        status=attempt.status,
+        endpoint=target.endpoint,
+        hint=hint,
+    )
+
+
+def _decode_reply(method: Method, status: int, content: bytes) -> tuple[Any, bool]:
+    """The payload of a 2xx reply and whether the method can accept it. An empty body
+    is fine for a DELETE or a 204; a DELETE's status alone confirms it."""
+    if not content.strip():
+        return None, method == "DELETE" or status == 204
+    try:
+        return json.loads(content), True
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return None, method == "DELETE"
+
+
+def _reason_from_json(content: bytes) -> str | None:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for key in ("reason", "error", "errors", "message"):
+        value = data.get(key)
+        if value:
+            return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return None
+
+
+def _never_sent(error: requests.exceptions.ConnectionError) -> bool:
+    """True when the connection could not be opened (refused, unreachable, DNS), so no
+    byte of the request was sent. Anything else (reset, closed while reading, a reused
+    connection dropped mid-send) may have reached the server."""
+    cause = error.args[0] if error.args else None
+    if isinstance(cause, MaxRetryError):
+        cause = cause.reason
+    return isinstance(cause, NewConnectionError)
+
+
+def _path_and_origin(url: str) -> tuple[str, _Origin | None]:
+    """The path and origin of an absolute URL; no origin when it is malformed or holds
+    userinfo (which is never shown)."""
+    try:
+        parts = urlsplit(url)
+        origin = _origin_of(parts)
+    except ValueError:
+        return "", None
+    return parts.path, None if "@" in parts.netloc else origin
+
+
+def _origin_of(parts: SplitResult) -> _Origin:
+    scheme = parts.scheme.lower()
+    port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    return _Origin(scheme, (parts.hostname or "").lower(), port)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _secret_forms(credentials: Credentials) -> tuple[str, ...]:
+    """Every form in which the keys could show up in text: as given, and as the
+    ``Authorization: Basic`` token."""
+    pair = f"{credentials.access_key}:{credentials.secret_key}".encode()
+    token = base64.b64encode(pair).decode("ascii")
+    forms = (token, credentials.secret_key, credentials.access_key)
+    return tuple(form for form in forms if form)
+
+
+def _new_session(credentials: Credentials, pool_size: int) -> requests.Session:
+    session = requests.Session()
+    session.auth = HTTPBasicAuth(credentials.access_key, credentials.secret_key)
+    session.headers.update({"Accept": "application/json", "User-Agent": f"hipaactl/{__version__}"})
+    # CTM authenticates every request; refusing cookies leaves no mutable session state
+    # for worker threads to share.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
