@@ -1,0 +1,164 @@
+"""The embedded sandbox's working copy: ``.hipaactl/sandbox/state.json`` in a work dir.
+
+One working copy per directory, shared by every config file in it. The first run copies
+the seed in; every write of the sandbox backend saves it again (atomically). The file is
+JSON of this shape::
+
+    {"format": 1,
+     "seed": "/abs/path/to/sandbox/agency.json",   # where it was seeded from (informative)
+     "seed_sha256": "<hex SHA-256 of the seed file's bytes>",
+     "state": {"agency": {...}, "accounts": [...]}}  # the sandbox document
+
+A config whose seed has another digest than the one recorded is refused: two configs with
+different seeds must not silently share (and corrupt) one sandbox. ``hipaactl sandbox
+reset`` starts over from the config's seed. The default seed, used when a config names
+none, is the clinic example shipped in the package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hipaactl.errors import HipaactlError
+from hipaactl.providers.sandbox.backend import (
+    Document,
+    SandboxDocumentError,
+    check_document,
+    write_json_atomic,
+)
+from hipaactl.resources import package_data_dir
+
+WORKING_COPY = Path(".hipaactl") / "sandbox" / "state.json"
+FORMAT = 1
+RESET_HINT = (
+    "run `hipaactl sandbox reset` to start over from this config's seed (discarding "
+    "changes made in the sandbox), or keep configs with different seeds in different "
+    "directories"
+)
+
+
+class SandboxStateError(HipaactlError):
+    """The sandbox seed or working copy is unreadable, or belongs to another seed."""
+
+
+def example_dir(name: str = "clinic") -> Path:
+    """The folder of a shipped example (``hipaa.toml`` and ``sandbox/agency.json``)."""
+    path = package_data_dir("_examples") / name
+    if not path.is_dir():
+        raise SandboxStateError(f"hipaactl ships no example named {name!r}")
+    return path
+
+
+def default_seed_path() -> Path:
+    """The seed used when a config names none: the clinic example's agency."""
+    return example_dir("clinic") / "sandbox" / "agency.json"
+
+
+def working_copy_path(work_dir: Path) -> Path:
+    return work_dir / WORKING_COPY
+
+
+@dataclass
+class WorkingCopy:
+    """The loaded working copy; ``save`` is the backend's store."""
+
+    path: Path
+    seed: str
+    seed_sha256: str
+    document: Document = field(repr=False)
+
+    def save(self, document: Mapping[str, Any]) -> None:
+        write_json_atomic(
+            self.path,
+            {
+                "format": FORMAT,
+                "seed": self.seed,
+                "seed_sha256": self.seed_sha256,
+                "state": document,
+            },
+        )
+
+
+def open_working_copy(work_dir: Path, seed: Path | None) -> WorkingCopy:
+    """The working copy of ``work_dir``, created from ``seed`` on first use.
+
+    Raises ``SandboxStateError`` when it was seeded from a file with other contents.
+    """
+    seed_path = seed or default_seed_path()
+    seed_bytes = _read_seed_bytes(seed_path)
+    digest = hashlib.sha256(seed_bytes).hexdigest()
+    path = working_copy_path(work_dir)
+    if not path.exists():
+        copy = WorkingCopy(path, str(seed_path), digest, _parse_document(seed_bytes, seed_path))
+        copy.save(copy.document)
+        return copy
+    copy = _load(path)
+    if copy.seed_sha256 != digest:
+        raise SandboxStateError(
+            f"the sandbox working copy {path} was seeded from {copy.seed} "
+            f"(sha256 {copy.seed_sha256[:12]}…), not from {seed_path} "
+            f"(sha256 {digest[:12]}…)",
+            hint=RESET_HINT,
+        )
+    return copy
+
+
+def reset_working_copy(work_dir: Path, seed: Path | None) -> Path:
+    """Replace the working copy of ``work_dir`` with a fresh copy of ``seed``; returns
+    its path. The caller holds the work dir's lock, so no apply writes meanwhile."""
+    seed_path = seed or default_seed_path()
+    seed_bytes = _read_seed_bytes(seed_path)
+    document = _parse_document(seed_bytes, seed_path)
+    path = working_copy_path(work_dir)
+    WorkingCopy(path, str(seed_path), hashlib.sha256(seed_bytes).hexdigest(), document).save(
+        document
+    )
+    return path
+
+
+def _read_seed_bytes(seed: Path) -> bytes:
+    try:
+        return seed.read_bytes()
+    except OSError as err:
+        raise SandboxStateError(
+            f"cannot read the sandbox seed {seed}: {err.strerror or err}",
+            hint="fix [provider] seed in the config (it is relative to the config file)",
+        ) from None
+
+
+def _parse_document(raw: bytes, source: Path) -> Document:
+    try:
+        document = json.loads(raw.decode("utf-8"))
+        check_document(document)
+    except (UnicodeDecodeError, json.JSONDecodeError, SandboxDocumentError) as err:
+        raise SandboxStateError(f"{source}: not a sandbox document: {err}") from None
+    result: Document = document
+    return result
+
+
+def _load(path: Path) -> WorkingCopy:
+    try:
+        wrapper = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SandboxStateError(
+            f"the sandbox working copy {path} is unreadable: {err}", hint=RESET_HINT
+        ) from None
+    if not (
+        isinstance(wrapper, dict)
+        and wrapper.get("format") == FORMAT
+        and isinstance(wrapper.get("seed_sha256"), str)
+        and isinstance(wrapper.get("seed"), str)
+    ):
+        raise SandboxStateError(
+            f"the sandbox working copy {path} is not in format {FORMAT}", hint=RESET_HINT
+        )
+    try:
+        check_document(wrapper.get("state"))
+    except SandboxDocumentError as err:
+        raise SandboxStateError(f"{path}: {err}", hint=RESET_HINT) from None
+    return WorkingCopy(path, wrapper["seed"], wrapper["seed_sha256"], wrapper["state"])
