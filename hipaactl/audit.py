@@ -1,0 +1,662 @@
+"""The hash-chained change log (SPEC section 6): configuration-change documentation.
+
+Format: a UTF-8 file of JSON lines, one record per event, each line the canonical JSON
+of the record (sorted keys, separators ``(",", ":")``, ``ensure_ascii=False``) and a
+newline. Every write of an apply gets two records: ``"result": "started"`` before the
+API call and ``"applied"``, ``"failed"`` or ``"unknown"`` after it. A record holds:
+
+``seq``               1-based record number within the log
+``time``              ISO 8601 UTC with milliseconds, e.g. ``2024-05-01T12:00:00.000Z``
+``actor``             ``$HIPAACTL_ACTOR``, else ``user@host``
+``hipaactl_version``  the version that wrote the record
+``plan_sha256``       the ``changes_sha256`` of the plan being applied
+``address``           the resource written, e.g. ``account[1001].settings``
+``result``            started | applied | failed | unknown
+``before``, ``after`` the change's values (objects, or null)
+``error``             null, or the failure's message
+``prev``              the previous record's ``hash``; 64 zeros for the first record
+``hash``              SHA-256 (hex) of the record's canonical JSON without ``hash``
+
+A chain alone cannot reveal records cut from its end, so every apply ends by writing
+``audit.head`` beside the log: ``{"records": N, "hash": "<last hash>"}``. ``verify_log``
+checks the log against that head (or a head hash kept elsewhere, e.g. in CI output).
+
+A writer that opens a log holding ``started`` records with no outcome (a run that was
+killed mid-write) first appends an ``unknown`` outcome for each, copying its address,
+values and plan digest, so the gap stays documented and later logs verify clean.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+
+from hipaactl import __version__
+from hipaactl.canonical import canonical_json, digest
+from hipaactl.errors import AuditLogError, UsageError
+
+AuditResult = Literal["started", "applied", "failed", "unknown"]
+Outcome = Literal["applied", "failed", "unknown"]
+RESULTS: tuple[AuditResult, ...] = ("started", "applied", "failed", "unknown")
+OUTCOMES: tuple[Outcome, ...] = ("applied", "failed", "unknown")
+
+GENESIS_HASH = "0" * 64
+HEAD_FILE_NAME = "audit.head"
+DEFAULT_LOG_PATH = Path(".hipaactl") / "audit.jsonl"
+
+Clock = Callable[[], datetime]
+JsonObject = dict[str, Any]
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_NONE = type(None)
+# The fields every record must have, with the JSON types each may hold.
+_RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    "seq": (int,),
+    "time": (str,),
+    "actor": (str,),
+    "hipaactl_version": (str,),
+    "plan_sha256": (str,),
+    "address": (str,),
+    "result": (str,),
+    "before": (dict, _NONE),
+    "after": (dict, _NONE),
+    "error": (str, _NONE),
+    "prev": (str,),
+    "hash": (str,),
+}
+_ORPHAN_ERROR = (
+    "no outcome was recorded: the run that started this write ended before it could "
+    "record one; run plan to see whether it took effect"
+)
+_FRESH_LOG_HINT = "keep the log as evidence and move it and its audit.head aside to start a new one"
+
+
+# --- time and identity -----------------------------------------------------------------
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def format_time(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    text = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    """The inverse of ``format_time``; Python 3.10's ``fromisoformat`` rejects ``Z``."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def user_at_host(environ: Mapping[str, str]) -> str:
+    user = environ.get("USER") or environ.get("LOGNAME") or environ.get("USERNAME")
+    if not user:
+        try:
+            user = getpass.getuser()
+        except (OSError, KeyError):  # no passwd entry, e.g. an arbitrary container uid
+            user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def actor_from(environ: Mapping[str, str]) -> str:
+    """Who the log names: ``$HIPAACTL_ACTOR`` (set it in CI), else ``user@host``."""
+    actor = environ.get("HIPAACTL_ACTOR", "").strip()
+    return actor or user_at_host(environ)
+
+
+# --- records and the head --------------------------------------------------------------
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    return digest({key: value for key, value in record.items() if key != "hash"})
+
+
+def head_path(log_path: Path) -> Path:
+    return log_path.parent / HEAD_FILE_NAME
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    """The external anchor of a log: how many records it has and the last one's hash."""
+
+    records: int
+    hash: str
+
+    def to_json(self) -> JsonObject:
+        return {"records": self.records, "hash": self.hash}
+
+
+def read_head(path: Path) -> AuditHead:
+    """Read a head file; AuditLogError if it is unreadable or malformed."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise AuditLogError(f"cannot read audit head {path}: {exc}") from exc
+    records = data.get("records") if isinstance(data, dict) else None
+    last = data.get("hash") if isinstance(data, dict) else None
+    valid_count = isinstance(records, int) and not isinstance(records, bool) and records >= 0
+    if not valid_count or not isinstance(last, str) or not _HEX64.fullmatch(last):
+        raise AuditLogError(
+            f'audit head {path} is malformed: expected {{"records": N, "hash": "<sha256>"}}'
+        )
+    assert isinstance(records, int)  # narrowed above; mypy cannot see through valid_count
+    return AuditHead(records, last)
+
+
+def write_head(log_path: Path, head: AuditHead) -> Path:
+    """Write ``audit.head`` beside the log atomically, so a crash never leaves half a head."""
+    target = head_path(log_path)
+    _write_atomically(target, canonical_json(head.to_json()) + "\n")
+    return target
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
+            tmp.write(text)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_directory(target.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename durable; some platforms cannot open directories, which is fine."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _plain(value: Any) -> Any:
+    """Mappings and sequences as JSON objects and arrays (a Change holds read-only ones)."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+# --- reading a log ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One complete line of a log: its record when it has a record's shape."""
+
+    number: int
+    record: JsonObject | None
+    problem: str | None
+
+    @property
+    def stored_hash(self) -> str | None:
+        return None if self.record is None else str(self.record["hash"])
+
+
+@dataclass(frozen=True)
+class _Scan:
+    lines: tuple[_Line, ...]
+    partial_tail: bool  # bytes after the last newline: a write that was cut off
+
+    @property
+    def last_hash(self) -> str:
+        if not self.lines:
+            return GENESIS_HASH
+        return self.lines[-1].stored_hash or GENESIS_HASH
+
+    def hash_at(self, number: int) -> str | None:
+        if number == 0:
+            return GENESIS_HASH
+        if number > len(self.lines):
+            return None
+        return self.lines[number - 1].stored_hash
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise AuditLogError(
+            f"no audit log at {path}", hint="pass the log's path, or set [audit] path"
+        ) from exc
+    except OSError as exc:
+        raise AuditLogError(f"cannot read audit log {path}: {exc.strerror or exc}") from exc
+
+
+def _parse_line(number: int, raw: bytes) -> _Line:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return _Line(number, None, f"line {number}: not valid JSON")
+    if not isinstance(data, dict):
+        return _Line(number, None, f"line {number}: not a JSON object")
+    bad = sorted(
+        name
+        for name, types in _RECORD_FIELDS.items()
+        if not isinstance(data.get(name, ...), types) or isinstance(data.get(name), bool)
+    )
+    if bad:
+        return _Line(number, None, f"line {number}: missing or mistyped fields: {', '.join(bad)}")
+    if data["result"] not in RESULTS:
+        return _Line(number, None, f"line {number}: unknown result {data['result']!r}")
+    if record_hash(data) != data["hash"]:
+        # Keep the record: its stored hash still anchors the next record's prev.
+        return _Line(
+            number, data, f"line {number}: record was edited: its hash does not match its content"
+        )
+    return _Line(number, data, None)
+
+
+def _scan(data: bytes) -> _Scan:
+    *complete, tail = data.split(b"\n")
+    lines = tuple(_parse_line(number, raw) for number, raw in enumerate(complete, start=1))
+    return _Scan(lines, partial_tail=bool(tail))
+
+
+def _chain_problem(line: _Line, previous: _Line | None) -> str | None:
+    """Does this record follow the one before it? None when that one is unreadable."""
+    assert line.record is not None
+    if previous is None:
+        expected_prev, expected_seq = GENESIS_HASH, 1
+        cause = "records were removed from the start of the log"
+    elif previous.record is None:
+        return None
+    else:
+        expected_prev, expected_seq = str(previous.record["hash"]), previous.record["seq"] + 1
+        cause = "a record was removed, inserted or reordered"
+    found: list[str] = []
+    if line.record["prev"] != expected_prev:
+        found.append(
+            "prev is not 64 zeros"
+            if previous is None
+            else f"prev does not match the hash of line {previous.number}"
+        )
+    if line.record["seq"] != expected_seq:
+        found.append(f"seq is {line.record['seq']}, expected {expected_seq}")
+    return f"line {line.number}: {'; '.join(found)}: {cause}" if found else None
+
+
+def _open_starts(lines: Sequence[_Line]) -> list[_Line]:
+    """``started`` records with no later outcome for the same address, in log order."""
+    pending: dict[str, _Line] = {}
+    for line in lines:
+        if line.record is None:
+            continue
+        address = str(line.record["address"])
+        if line.record["result"] == "started":
+            pending[address] = line
+        else:
+            pending.pop(address, None)
+    return sorted(pending.values(), key=lambda line: line.number)
+
+
+# --- verify ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``audit verify`` found. ``records`` counts complete lines; ``last_hash`` is the
+    stored hash of the last one (64 zeros for an empty log)."""
+
+    ok: bool
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+    records: int
+    last_hash: str
+
+
+def verify_log(path: Path, *, head_hash: str | None = None) -> VerifyReport:
+    """Check the chain, the tail, open writes, and the end against a head.
+
+    The head is ``head_hash`` when given (``--head HASH``), else ``audit.head`` beside
+    the log; with neither, the chain alone is checked and a warning says so. Problems
+    name their line and come in line order; those about the end of the log come last.
+    Raises AuditLogError when the log cannot be read, UsageError for a malformed hash.
+    """
+    scan = _scan(_read_bytes(path))
+    located = [(line.number, line.problem) for line in scan.lines if line.problem is not None]
+    located += _chain_problems(scan.lines)
+    located += [
+        (
+            line.number,
+            f"line {line.number}: outcome unknown — run plan: writing "
+            f"{line.record['address']} was started but no outcome was recorded",
+        )
+        for line in _open_starts(scan.lines)
+        if line.record is not None
+    ]
+    if scan.partial_tail:
+        number = len(scan.lines) + 1
+        located.append(
+            (
+                number,
+                f"line {number}: partial last line (no newline at the end): a write was cut off",
+            )
+        )
+    end_problems, warnings = _check_end(path, scan, head_hash)
+    problems = [message for _, message in sorted(located)] + end_problems
+    return VerifyReport(
+        ok=not problems,
+        problems=tuple(problems),
+        warnings=tuple(warnings),
+        records=len(scan.lines),
+        last_hash=scan.last_hash,
+    )
+
+
+def _chain_problems(lines: Sequence[_Line]) -> list[tuple[int, str]]:
+    problems: list[tuple[int, str]] = []
+    previous: _Line | None = None
+    for line in lines:
+        if line.record is not None:
+            problem = _chain_problem(line, previous)
+            if problem is not None:
+                problems.append((line.number, problem))
+        previous = line
+    return problems
+
+
+def _check_end(path: Path, scan: _Scan, head_hash: str | None) -> tuple[list[str], list[str]]:
+    if head_hash is not None:
+        return _check_head_hash(scan, _valid_head_hash(head_hash)), []
+    head_file = head_path(path)
+    if not head_file.exists():
+        return [], [
+            f"no {HEAD_FILE_NAME} beside the log and no --head given: records cut from "
+            "the end of the log cannot be detected"
+        ]
+    try:
+        head = read_head(head_file)
+    except AuditLogError as exc:
+        return [exc.message], []
+    return _check_head(scan, head), []
+
+
+def _valid_head_hash(text: str) -> str:
+    value = text.strip().lower()
+    if not _HEX64.fullmatch(value):
+        raise UsageError(f"--head {text!r} is not a SHA-256 digest (64 hexadecimal characters)")
+    return value
+
+
+def _check_head(scan: _Scan, head: AuditHead) -> list[str]:
+    count = len(scan.lines)
+    if head.records > count:
+        return [
+            f"records cut from the end: {HEAD_FILE_NAME} says {head.records} records "
+            f"(last hash {head.hash}), the log has {count}"
+        ]
+    if scan.hash_at(head.records) != head.hash:
+        return [
+            f"the log does not match {HEAD_FILE_NAME}: line {head.records} should have "
+            f"hash {head.hash}; the log was edited or replaced"
+        ]
+    if head.records < count:
+        return [_past_head(head.records, count, HEAD_FILE_NAME)]
+    return []
+
+
+def _check_head_hash(scan: _Scan, head_hash: str) -> list[str]:
+    if scan.last_hash == head_hash:
+        return []
+    matches = [line.number for line in scan.lines if line.stored_hash == head_hash]
+    if head_hash == GENESIS_HASH:
+        matches = [0]
+    if matches:
+        return [_past_head(matches[-1], len(scan.lines), "the given head")]
+    return [
+        f"head {head_hash} is not in the log: records were cut from the end, "
+        "or the head belongs to another log"
+    ]
+
+
+def _past_head(head_records: int, count: int, head_name: str) -> str:
+    return (
+        f"the log continues past {head_name}: {count - head_records} records after line "
+        f"{head_records} (an apply that ended before writing its head, or records added)"
+    )
+
+
+# --- show ------------------------------------------------------------------------------
+
+
+def read_log(path: Path, since: datetime | None = None) -> list[JsonObject]:
+    """The records of a log in order, those at or after ``since`` when given.
+
+    A partial last line (a cut-off write) is left out; ``verify_log`` reports it. Any
+    other unreadable line raises AuditLogError naming it. Nothing is verified here.
+    """
+    scan = _scan(_read_bytes(path))
+    records: list[JsonObject] = []
+    for line in scan.lines:
+        if line.record is None:
+            raise AuditLogError(
+                f"cannot show audit log {path}: {line.problem}",
+                hint=f"run `hipaactl audit verify {path}`",
+            )
+        if since is None or _record_time(path, line) >= _aware(since):
+            records.append(line.record)
+    return records
+
+
+def _record_time(path: Path, line: _Line) -> datetime:
+    assert line.record is not None
+    try:
+        return parse_time(str(line.record["time"]))
+    except ValueError as exc:
+        raise AuditLogError(
+            f"cannot show audit log {path}: line {line.number}: bad time {line.record['time']!r}"
+        ) from exc
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+# --- write -----------------------------------------------------------------------------
+
+
+class AuditWriter:
+    """The one writer of a log during an apply. Thread-safe: workers share it.
+
+    Opening checks that the existing log can be continued (a whole last line whose hash
+    is right, and which still reaches the head in ``audit.head``) and raises AuditLogError
+    if not, so a damaged or truncated log is never hidden under new records. Each record
+    is flushed and fsynced before the call returns; if ``started`` raises, the write it
+    announces must not be made. ``close`` writes ``audit.head`` and returns the head;
+    call it at the end of every apply, interrupted or failed ones included.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        plan_sha256: str,
+        environ: Mapping[str, str],
+        clock: Clock = utc_now,
+        version: str = __version__,
+    ) -> None:
+        self.path = path
+        self._plan_sha256 = plan_sha256
+        self._actor = actor_from(environ)
+        self._clock = clock
+        self._version = version
+        self._lock = threading.Lock()
+        self._file: IO[bytes] | None = None
+        self._closed = False
+        scan = _scan_for_append(path)
+        self._count = len(scan.lines)
+        self._last_hash = scan.last_hash
+        last = scan.lines[-1].record if scan.lines else None
+        self._seq = int(last["seq"]) if last is not None else 0
+        for line in _open_starts(scan.lines):
+            self._close_orphan(line)
+
+    def __enter__(self) -> AuditWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def head(self) -> AuditHead:
+        with self._lock:
+            return AuditHead(self._count, self._last_hash)
+
+    def started(
+        self, address: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+    ) -> None:
+        self._append(address, "started", before, after, None, self._plan_sha256)
+
+    def finished(
+        self,
+        address: str,
+        result: Outcome,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        error: str | None = None,
+    ) -> None:
+        if result not in OUTCOMES:
+            raise ValueError(f"an outcome is one of {', '.join(OUTCOMES)}, not {result!r}")
+        self._append(address, result, before, after, error, self._plan_sha256)
+
+    def close(self) -> AuditHead:
+        """Write ``audit.head`` (atomically) and return it; closing twice is harmless."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            head = AuditHead(self._count, self._last_hash)
+            if not self._closed:
+                try:
+                    write_head(self.path, head)
+                except OSError as exc:
+                    raise AuditLogError(
+                        f"cannot write audit head {head_path(self.path)}: {exc.strerror or exc}"
+                    ) from exc
+                self._closed = True
+            return head
+
+    def _close_orphan(self, line: _Line) -> None:
+        record = line.record
+        assert record is not None
+        self._append(
+            str(record["address"]),
+            "unknown",
+            record["before"],
+            record["after"],
+            _ORPHAN_ERROR,
+            str(record["plan_sha256"]),
+        )
+
+    def _append(
+        self,
+        address: str,
+        result: AuditResult,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        error: str | None,
+        plan_sha256: str,
+    ) -> None:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the audit writer is closed")
+            record: JsonObject = _plain(
+                {
+                    "seq": self._seq + 1,
+                    "time": format_time(self._clock()),
+                    "actor": self._actor,
+                    "hipaactl_version": self._version,
+                    "plan_sha256": plan_sha256,
+                    "address": address,
+                    "result": result,
+                    "before": before,
+                    "after": after,
+                    "error": error,
+                    "prev": self._last_hash,
+                }
+            )
+            # Round-trip through JSON so the hash covers exactly what verify will read back.
+            record = json.loads(canonical_json(record))
+            record["hash"] = record_hash(record)
+            self._write_line(canonical_json(record) + "\n")
+            self._seq += 1
+            self._count += 1
+            self._last_hash = record["hash"]
+
+    def _write_line(self, line: str) -> None:
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("ab")
+            self._file.write(line.encode("utf-8"))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise AuditLogError(
+                f"cannot write audit log {self.path}: {exc.strerror or exc}",
+                hint="the write this record announced was not made; fix the log's location "
+                "and run apply again",
+            ) from exc
+
+
+def _scan_for_append(path: Path) -> _Scan:
+    """The existing log, if it is safe to continue; AuditLogError naming the damage if not."""
+    data = _read_bytes(path) if path.exists() else b""
+    scan = _scan(data)
+    verify_hint = f"run `hipaactl audit verify {path}`; {_FRESH_LOG_HINT}"
+    if scan.partial_tail:
+        raise AuditLogError(
+            f"audit log {path} ends with a partial line (line {len(scan.lines) + 1}): "
+            "a previous write was cut off; refusing to append to it",
+            hint=verify_hint,
+        )
+    last = scan.lines[-1] if scan.lines else None
+    if last is not None and last.problem is not None:
+        raise AuditLogError(
+            f"the last record of audit log {path} is damaged ({last.problem}); "
+            "refusing to append to it",
+            hint=verify_hint,
+        )
+    head_file = head_path(path)
+    if head_file.exists():
+        head = read_head(head_file)
+        if scan.hash_at(head.records) != head.hash:
+            raise AuditLogError(
+                f"audit log {path} does not reach its head in {head_file} ({head.records} "
+                f"records, hash {head.hash}): records were cut from its end or it was "
+                "replaced; refusing to append to it",
+                hint=verify_hint,
+            )
+    return scan
