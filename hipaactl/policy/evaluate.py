@@ -1,0 +1,332 @@
+"""Interpret pack rules over resource views: the rule language, and nothing evaluated as code.
+
+For each rule and each view of the rule's resource type: a ``when`` condition that is
+false makes the result ``pass`` (not applicable); data a rule needs that is missing is
+``error`` (live state) or skips the rule (the gate, which sees only declared keys);
+otherwise the check decides ``pass`` or ``fail``. A failing check on a fact no API
+exposes (an attestation) is ``manual``.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from hipaactl.config.model import Config
+from hipaactl.policy.model import Condition, Pack, Ref, RefName, ResourceView, Rule, RuleResult
+from hipaactl.policy.phi import phi_fields_for
+from hipaactl.policy.views import AGENCY_ADDRESS, account_address, normalize_plan
+
+Mode = Literal["live", "gate"]
+
+# Facts only a person can vouch for: a failing check asks for an attestation.
+MANUAL_RESOURCES = frozenset({"attestation.baa", "attestation.individual_logins"})
+
+REF_LABELS: Mapping[RefName, str] = {
+    "phi_fields": "PHI",
+    "eligible_plans": "the eligible plans",
+    "allowed_integrations": "the [integrations] allow list (baa = true)",
+    "shared_mailbox_local_parts": "the shared-mailbox names",
+}
+
+
+class RefResolver(Protocol):
+    """Turns a ``{ ref = ... }`` into values, for one pack and one account."""
+
+    def resolve(self, name: RefName, pack: Pack, account_id: int | None) -> tuple[Any, ...]: ...
+
+    def note(self, name: RefName, value: Any) -> str | None:
+        """Why ``value`` is not in the ref, when there is more to say than "it is not"."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConfigRefs:
+    """Refs resolved from pack data and the config.
+
+    ``require_login_for_recordings`` decides whether ``recording_url`` is PHI: the
+    desired value when declared, else the live one, else None (unknown: it is PHI).
+    """
+
+    config: Config
+    require_login_for_recordings: bool | None
+
+    def resolve(self, name: RefName, pack: Pack, account_id: int | None) -> tuple[Any, ...]:
+        if name == "phi_fields":
+            fields = phi_fields_for(
+                (pack,),
+                extra=self._extra_phi_fields(account_id),
+                require_login_for_recordings=self.require_login_for_recordings,
+            )
+            return tuple(sorted(fields))
+        if name == "eligible_plans":
+            return tuple(normalize_plan(p) for p in pack.eligible_plans)
+        if name == "allowed_integrations":
+            return tuple(sorted(self._integrations(baa=True)))
+        return tuple(p.lower() for p in pack.shared_mailbox_local_parts)
+
+    def note(self, name: RefName, value: Any) -> str | None:
+        if name == "allowed_integrations" and value in self._integrations(baa=False):
+            return f"no BAA: {value} is allowed in [integrations] with baa = false"
+        return None
+
+    def _extra_phi_fields(self, account_id: int | None) -> tuple[str, ...]:
+        spec = None if account_id is None else self.config.spec_for(account_id)
+        desired = spec.desired if spec is not None else self.config.defaults
+        return desired.extra_phi_fields
+
+    def _integrations(self, *, baa: bool) -> frozenset[str]:
+        allowed = self.config.integrations or ()
+        return frozenset(i.name.lower() for i in allowed if i.baa is baa)
+
+
+@dataclass(frozen=True)
+class _Unknown:
+    """A condition that cannot be decided: the data it needs is missing."""
+
+    reason: str
+
+
+Outcome = bool | _Unknown
+
+
+class _Index:
+    """Views by type, and by (account, type) for quantifiers."""
+
+    def __init__(self, views: Sequence[ResourceView], unread: Collection[tuple[int | None, str]]):
+        self.by_type: dict[str, list[ResourceView]] = defaultdict(list)
+        self.by_account: dict[tuple[int | None, str], list[ResourceView]] = defaultdict(list)
+        for view in views:
+            self.by_type[view.resource_type].append(view)
+            self.by_account[(view.account_id, view.resource_type)].append(view)
+        self.unread = frozenset(unread)
+
+    def quantified(self, over: str, account_id: int | None) -> list[ResourceView] | _Unknown:
+        if over == "agency.security":
+            if (None, over) in self.unread:
+                return _Unknown("agency.security was not read")
+            return self.by_type.get(over, [])
+        if (account_id, over) in self.unread:
+            return _Unknown(f"{over} of account {account_id} was not read")
+        return self.by_account.get((account_id, over), [])
+
+
+@dataclass(frozen=True)
+class _Context:
+    pack: Pack
+    refs: RefResolver
+    account_id: int | None
+
+    def values(self, value: Any) -> Any:
+        if isinstance(value, Ref):
+            return self.refs.resolve(value.name, self.pack, self.account_id)
+        return value
+
+
+def evaluate(
+    packs: Sequence[Pack],
+    views: Sequence[ResourceView],
+    refs: RefResolver,
+    *,
+    mode: Mode = "live",
+    unread: Collection[tuple[int | None, str]] = frozenset(),
+) -> tuple[RuleResult, ...]:
+    """Every rule of ``packs`` over every view of its resource type, sorted by
+    (rule id, address). ``unread`` names collections that were not read: rules over
+    them are ``error`` in live mode, never a pass."""
+    index = _Index(views, unread)
+    results: list[RuleResult] = []
+    for pack in packs:
+        for rule in pack.rules:
+            for view in index.by_type.get(rule.resource, []):
+                result = _evaluate_view(rule, view, index, _Context(pack, refs, view.account_id))
+                if mode == "live" or result.status != "error":
+                    results.append(result)
+            if mode == "live":
+                results.extend(_unread_results(rule, index.unread))
+    return tuple(sorted(results, key=lambda r: (r.rule.id, r.address)))
+
+
+def _unread_results(rule: Rule, unread: frozenset[tuple[int | None, str]]) -> list[RuleResult]:
+    missing = sorted(
+        (aid for aid, resource_type in unread if resource_type == rule.resource),
+        key=lambda aid: -1 if aid is None else aid,
+    )
+    results = []
+    for aid in missing:
+        address = AGENCY_ADDRESS if aid is None else f"{account_address(aid)}.{rule.resource}"
+        results.append(
+            RuleResult(rule, address, "error", f"cannot evaluate: {address} was not read")
+        )
+    return results
+
+
+def _evaluate_view(rule: Rule, view: ResourceView, index: _Index, ctx: _Context) -> RuleResult:
+    unknown: list[str] = []
+    for condition in rule.when:
+        outcome = _holds(condition, view, index, ctx)
+        if outcome is False:
+            return RuleResult(rule, view.address, "pass", f"not applicable: {_describe(condition)}")
+        if isinstance(outcome, _Unknown):
+            unknown.append(outcome.reason)
+    if unknown:
+        return RuleResult(rule, view.address, "error", f"cannot evaluate: {'; '.join(unknown)}")
+    return _check(rule, view, ctx)
+
+
+def _holds(condition: Condition, view: ResourceView, index: _Index, ctx: _Context) -> Outcome:
+    if condition.over is None:
+        return _test(condition, view, ctx)
+    over = index.quantified(condition.over, view.account_id)
+    if isinstance(over, _Unknown):
+        return over
+    outcomes = [_test(condition, other, ctx) for other in over]
+    unknown = next((o for o in outcomes if isinstance(o, _Unknown)), None)
+    if condition.quantifier == "any":
+        if any(o is True for o in outcomes):
+            return True
+        return unknown if unknown is not None else False  # any over nothing is false
+    if any(o is False for o in outcomes):
+        return False
+    return unknown if unknown is not None else True  # all over nothing is true
+
+
+def _test(condition: Condition, view: ResourceView, ctx: _Context) -> Outcome:
+    if condition.field not in view.values:
+        return _Unknown(f"{condition.field} of {view.address} is not known")
+    return _compare(condition.op, view.values[condition.field], ctx.values(condition.value))
+
+
+# -- operators -----------------------------------------------------------------------
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equality that keeps booleans apart from numbers (``true`` is not ``1``)."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+        return len(left) == len(right) and all(
+            _same(a, b) for a, b in zip(left, right, strict=True)
+        )
+    return bool(left == right)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _member(value: Any, values: Sequence[Any]) -> bool:
+    return any(_same(value, item) for item in values)
+
+
+def _hits(actual: Any, values: Sequence[Any]) -> list[Any]:
+    """The items of ``actual`` (a list; a scalar counts as one item) in ``values``, sorted."""
+    items = actual if isinstance(actual, (list, tuple)) else (actual,)
+    return sorted({item for item in items if _member(item, values)}, key=str)
+
+
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _compare(op: str, actual: Any, expected: Any) -> bool:
+    if op == "==":
+        return _same(actual, expected)
+    if op == "!=":
+        return not _same(actual, expected)
+    if op in _ORDER:
+        # A value that is not a number never satisfies an order.
+        return _is_number(actual) and _is_number(expected) and bool(_ORDER[op](actual, expected))
+    if op == "in":
+        return _member(actual, expected)
+    if op == "not_in":
+        return not _member(actual, expected)
+    if op == "contains_none":
+        return not _hits(actual, expected)
+    # "matches": the whole value must match; pack loading compiled the pattern already.
+    return isinstance(actual, str) and re.fullmatch(expected, actual) is not None
+
+
+# -- results and messages ------------------------------------------------------------
+
+
+def _check(rule: Rule, view: ResourceView, ctx: _Context) -> RuleResult:
+    check = rule.check
+    if check.field not in view.values:
+        return RuleResult(
+            rule, view.address, "error", f"cannot evaluate: {check.field} is not known"
+        )
+    actual = view.values[check.field]
+    expected = ctx.values(check.value)
+    if _compare(check.op, actual, expected):
+        return RuleResult(rule, view.address, "pass", _pass_message(check, actual))
+    message = _fail_message(check, actual, expected, ctx)
+    if rule.resource in MANUAL_RESOURCES:
+        return RuleResult(rule, view.address, "manual", _manual_message(view, message))
+    return RuleResult(rule, view.address, "fail", message)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _show_all(values: Sequence[Any]) -> str:
+    return ", ".join(str(v) for v in values) if values else "none"
+
+
+def _pass_message(check: Condition, actual: Any) -> str:
+    if check.op == "contains_none":
+        label = REF_LABELS[check.value.name] if isinstance(check.value, Ref) else "listed values"
+        return f"{check.field} include no {label}"
+    return f"{check.field} is {_show(actual)}"
+
+
+def _fail_message(check: Condition, actual: Any, expected: Any, ctx: _Context) -> str:
+    field, op = check.field, check.op
+    ref = check.value.name if isinstance(check.value, Ref) else None
+    if op == "contains_none":
+        label = REF_LABELS[ref] if ref else "forbidden values"
+        return f"{field} include {label}: {_show_all(_hits(actual, expected))}"
+    note = ctx.refs.note(ref, actual) if ref else None
+    if note is not None:
+        return f"{field} is {_show(actual)} ({note})"
+    if op in ("in", "not_in"):
+        listed = REF_LABELS[ref] if ref else "[" + ", ".join(_show(v) for v in expected) + "]"
+        if ref and op == "in":
+            listed += f": {_show_all(expected)}"
+        verb = "must be one of" if op == "in" else "must not be one of"
+        return f"{field} is {_show(actual)} ({verb} {listed})"
+    if op == "matches":
+        return f"{field} is {_show(actual)} (must match {expected})"
+    if op == "==":
+        return f"{field} is {_show(actual)} (must be {_show(expected)})"
+    if op == "!=":
+        return f"{field} is {_show(actual)} (must not be {_show(expected)})"
+    return f"{field} is {_show(actual)} (must be {op} {_show(expected)})"
+
+
+def _manual_message(view: ResourceView, message: str) -> str:
+    table = "[attestations." + view.resource_type.partition(".")[2] + "]"
+    if not view.values.get("present"):
+        return f"{message}; no {table} in the config: only a person can attest this"
+    confirmed = view.values.get("confirmed_on")
+    age = view.values.get("max_age_days")
+    return f"{message}; {table} confirmed_on {confirmed} is not within the last {age} days"
+
+
+def _describe(condition: Condition) -> str:
+    value = (
+        f"{{ref = {condition.value.name}}}"
+        if isinstance(condition.value, Ref)
+        else _show(condition.value)
+    )
+    test = f"{condition.field} {condition.op} {value}"
+    if condition.over is None:
+        return f"{test} does not hold"
+    return f"{condition.quantifier} {condition.over} with {test} does not hold"

@@ -1,0 +1,103 @@
+"""Policy entry points for the pipeline: the gate on declared settings, the live audit,
+and the manual actions a plan lists.
+
+The gate (``validate``, ``plan``, ``apply``) sees only what the config declares: a rule
+needing an undeclared key is skipped, and attestations, read-only facts and account
+scope are never part of it (``check`` reports them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hipaactl.changes import ManualAction
+from hipaactl.config.model import Config
+from hipaactl.policy.evaluate import ConfigRefs, evaluate
+from hipaactl.policy.model import READ_ONLY_RESOURCES, Pack, RuleResult
+from hipaactl.policy.overrides import apply_overrides
+from hipaactl.policy.views import declared_views, live_views, unread_collections
+from hipaactl.scope import Scope
+from hipaactl.state import LiveState
+
+_FAILED = frozenset({"fail", "manual"})
+# Unclassified accounts are a config fix (scope), reported by check, not a manual action.
+_NOT_MANUAL = frozenset({"account"})
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    results: tuple[RuleResult, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def mandatory_failures(self) -> tuple[RuleResult, ...]:
+        return tuple(
+            r for r in self.results if r.status == "fail" and r.effective_enforcement == "mandatory"
+        )
+
+    @property
+    def advisory_failures(self) -> tuple[RuleResult, ...]:
+        """Advisory rules that failed, waived mandatory ones included."""
+        return tuple(
+            r for r in self.results if r.status == "fail" and r.effective_enforcement == "advisory"
+        )
+
+    @property
+    def passed(self) -> bool:
+        return not self.mandatory_failures
+
+
+def evaluate_gate(config: Config, packs: Sequence[Pack], *, today: dt.date) -> GateOutcome:
+    """Rules over the declared desired state. Whether recordings need a login (and so
+    whether ``recording_url`` is PHI) is the declared value, or unknown."""
+    refs = ConfigRefs(config, config.agency_security.require_login_for_recordings)
+    results = evaluate(packs, declared_views(config), refs, mode="gate")
+    waived, warnings = apply_overrides(results, config.overrides, packs, today=today)
+    return GateOutcome(waived, warnings)
+
+
+def evaluate_live(
+    config: Config,
+    packs: Sequence[Pack],
+    live: LiveState,
+    scope: Scope,
+    *,
+    today: dt.date,
+) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
+    """Rules over live state (every managed account, every account's scope, the
+    attestations), after overrides; and the override warnings."""
+    declared = config.agency_security.require_login_for_recordings
+    live_login = live.agency_security.require_login_for_recordings if live.agency_security else None
+    refs = ConfigRefs(config, declared if declared is not None else live_login)
+    views = live_views(config, live, scope, today=today, packs=packs)
+    results = evaluate(packs, views, refs, mode="live", unread=unread_collections(live, scope))
+    return apply_overrides(results, config.overrides, packs, today=today)
+
+
+def manual_actions(results: Sequence[RuleResult]) -> tuple[ManualAction, ...]:
+    """Failed or manual results on read-only facts, one action per address, sorted.
+    Waived results are left out: the override is the reviewed decision about them."""
+    by_address: dict[str, list[RuleResult]] = defaultdict(list)
+    for result in results:
+        resource = result.rule.resource
+        if (
+            result.status in _FAILED
+            and not result.waived
+            and resource in READ_ONLY_RESOURCES
+            and resource not in _NOT_MANUAL
+        ):
+            by_address[result.address].append(result)
+    return tuple(_manual_action(address, by_address[address]) for address in sorted(by_address))
+
+
+def _manual_action(address: str, results: list[RuleResult]) -> ManualAction:
+    ordered = sorted(results, key=lambda r: r.rule.id)
+    return ManualAction(
+        address=address,
+        rule_ids=tuple(dict.fromkeys(r.rule.id for r in ordered)),
+        remediation=tuple(dict.fromkeys(r.rule.remediation for r in ordered)),
+        message="; ".join(dict.fromkeys(r.message for r in ordered)),
+    )

@@ -1,0 +1,373 @@
+"""What rules see: flat ``ResourceView``s built from the declared config or live state.
+
+One table, ``RESOURCE_FIELDS``, lists the fields each resource type offers to rules;
+pack loading checks rule fields against it and the builders here produce exactly those
+fields. A field left out of a view's values is unknown: undeclared (gate) or unreadable
+(check).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from hipaactl.config.model import AccountDesired, Config, UserDesired
+from hipaactl.config.pack_schema import DEFAULT_ATTESTATION_MAX_AGE_DAYS
+from hipaactl.policy.model import Pack, ResourceView
+from hipaactl.scope import Scope
+from hipaactl.state import (
+    AccountSettings,
+    AccountState,
+    AgencySecurity,
+    CallSettings,
+    Integration,
+    LiveState,
+    Notification,
+    ResourceKind,
+    TrackingNumber,
+    Trigger,
+    User,
+)
+
+AGENCY_ADDRESS = "agency.security"
+DEFAULTS_PREFIX = "defaults"
+DECLARED_PROFILE_ID = "*"  # the one synthetic profile a config's call-settings keys describe
+
+_ATTESTATION_FIELDS = frozenset({"present", "current", "confirmed_on", "max_age_days"})
+RESOURCE_FIELDS: Mapping[str, frozenset[str]] = {
+    "agency.security": frozenset(
+        {"idle_timeout_minutes", "two_factor", "require_login_for_recordings"}
+    ),
+    "settings": frozenset(
+        {
+            "encrypted_recordings",
+            "encrypted_recording_storage",
+            "transcription_mode",
+            "redaction_schedule",
+        }
+    ),
+    "call_settings": frozenset(
+        {
+            "name",
+            "inbound_recordings_on",
+            "outbound_recording_on",
+            "records",
+            "transcription",
+            "callerid_enabled",
+            "premium_callerid_enabled",
+        }
+    ),
+    "user": frozenset({"email", "local_part", "role", "status"}),
+    "notification": frozenset({"name", "kind", "fields"}),
+    "trigger": frozenset({"name", "kind", "fields"}),
+    "number": frozenset({"number", "name", "hipaa_eligible"}),
+    "plan": frozenset({"plan"}),
+    "integration": frozenset({"name", "enabled"}),
+    "account": frozenset({"classification"}),
+    "attestation.baa": _ATTESTATION_FIELDS,
+    "attestation.individual_logins": _ATTESTATION_FIELDS,
+}
+
+# Account collections as resource types; the read-only ones a plan must read on purpose.
+KIND_RESOURCE_TYPES: Mapping[ResourceKind, str] = {
+    "settings": "settings",
+    "call_settings": "call_settings",
+    "users": "user",
+    "notifications": "notification",
+    "triggers": "trigger",
+    "numbers": "number",
+    "integrations": "integration",
+}
+_READ_ONLY_KINDS: Mapping[str, ResourceKind] = {
+    "number": "numbers",
+    "integration": "integrations",
+}
+
+
+def quoted(object_id: str) -> str:
+    """Addresses quote CTM ids and emails as JSON strings: ``user["a@b.org"]``."""
+    escaped = object_id.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def account_address(account_id: int) -> str:
+    return f"account[{account_id}]"
+
+
+def _view(
+    resource_type: str, address: str, account_id: int | None, values: Mapping[str, Any]
+) -> ResourceView:
+    # None means "not declared" or "not readable": such fields are left out, not passed on.
+    known = {k: v for k, v in values.items() if v is not None}
+    return ResourceView(resource_type, address, account_id, known)
+
+
+def normalize_plan(plan: str) -> str:
+    """ "Marketing Pro" and ``marketing_pro`` name one plan."""
+    return "_".join(plan.strip().lower().split())
+
+
+# -- declared state (the gate) -------------------------------------------------------
+
+
+def declared_views(config: Config) -> tuple[ResourceView, ...]:
+    """The desired state as declared: ``[defaults]`` under ``defaults.*`` (account None),
+    each ``[[account]]`` (defaults merged) under its address. Only declared fields appear."""
+    security = config.agency_security
+    views = [
+        _view(
+            "agency.security",
+            AGENCY_ADDRESS,
+            None,
+            {
+                "idle_timeout_minutes": security.idle_timeout_minutes,
+                "two_factor": security.two_factor,
+                "require_login_for_recordings": security.require_login_for_recordings,
+            },
+        )
+    ]
+    views.extend(_declared_account(DEFAULTS_PREFIX, None, config.defaults, profile_id=None))
+    for spec in config.accounts:
+        prefix = account_address(spec.id)
+        views.extend(_declared_account(prefix, spec.id, spec.desired, DECLARED_PROFILE_ID))
+    return tuple(views)
+
+
+def _declared_account(
+    prefix: str, account_id: int | None, desired: AccountDesired, profile_id: str | None
+) -> list[ResourceView]:
+    profile = f"{prefix}.call_settings"
+    if profile_id is not None:
+        profile += f"[{quoted(profile_id)}]"
+    views = [
+        _view("settings", f"{prefix}.settings", account_id, _declared_settings(desired)),
+        _view("call_settings", profile, account_id, _declared_profile(desired)),
+    ]
+    views.extend(
+        _view("user", f"{prefix}.user[{quoted(user.key)}]", account_id, _declared_user(user))
+        for user in desired.users
+    )
+    return views
+
+
+def _declared_settings(desired: AccountDesired) -> dict[str, Any]:
+    # transcription = "off" leaves transcription_mode alone (SPEC section 3).
+    mode = desired.transcription if desired.transcription != "off" else None
+    return {
+        "encrypted_recordings": desired.recordings_encrypted,
+        "encrypted_recording_storage": desired.recordings_encrypted_storage,
+        "transcription_mode": mode,
+        "redaction_schedule": desired.redaction,
+    }
+
+
+def _declared_profile(desired: AccountDesired) -> dict[str, Any]:
+    transcribes = None if desired.transcription is None else desired.transcription != "off"
+    return {
+        "inbound_recordings_on": desired.recordings_enabled,
+        "outbound_recording_on": desired.recordings_enabled,
+        "records": desired.recordings_enabled,
+        "transcription": transcribes,
+        "callerid_enabled": desired.caller_id_enabled,
+        "premium_callerid_enabled": desired.caller_id_enhanced,
+    }
+
+
+def _declared_user(user: UserDesired) -> dict[str, Any]:
+    email = user.key
+    return {"email": email, "local_part": email.partition("@")[0], "role": user.role}
+
+
+# -- live state (check, and plan's manual actions) -----------------------------------
+
+
+def attestation_max_age_days(packs: Sequence[Pack], config: Config) -> int:
+    """The strictest of the packs' ages; ``[attestations] max_age_days`` may shorten it."""
+    ages = [p.attestation_max_age_days for p in packs] or [DEFAULT_ATTESTATION_MAX_AGE_DAYS]
+    if config.attestations.max_age_days is not None:
+        ages.append(config.attestations.max_age_days)
+    return min(ages)
+
+
+def live_views(
+    config: Config,
+    live: LiveState,
+    scope: Scope,
+    *,
+    today: dt.date,
+    packs: Sequence[Pack] = (),
+) -> tuple[ResourceView, ...]:
+    """Every resource read, the plan and classification of accounts, and attestations.
+    Only managed accounts are looked into; every listed account gets its classification."""
+    views: list[ResourceView] = []
+    if live.agency_security is not None:
+        views.append(_security_view(live.agency_security))
+    views.extend(_attestation_views(config, today, attestation_max_age_days(packs, config)))
+    views.extend(_classification_views(scope))
+    for info in scope.managed:
+        views.append(
+            _view(
+                "plan",
+                f"{account_address(info.id)}.plan",
+                info.id,
+                {"plan": normalize_plan(info.plan)},
+            )
+        )
+        state = live.account(info.id)
+        if state is not None:
+            views.extend(_account_views(state))
+    return tuple(views)
+
+
+def unread_collections(live: LiveState, scope: Scope) -> frozenset[tuple[int | None, str]]:
+    """(account id, resource type) of every collection a managed account did not have
+    read; the agency's security settings are ``(None, "agency.security")``. Rules over
+    them are ``error``, never a pass."""
+    unread: set[tuple[int | None, str]] = set()
+    if live.agency_security is None:
+        unread.add((None, "agency.security"))
+    for info in scope.managed:
+        state = live.account(info.id)
+        for kind, resource_type in KIND_RESOURCE_TYPES.items():
+            if state is None or getattr(state, kind) is None:
+                unread.add((info.id, resource_type))
+    return frozenset(unread)
+
+
+def _security_view(security: AgencySecurity) -> ResourceView:
+    return _view(
+        "agency.security",
+        AGENCY_ADDRESS,
+        None,
+        {
+            "idle_timeout_minutes": security.idle_timeout_minutes,
+            "two_factor": security.two_factor,
+            "require_login_for_recordings": security.require_login_for_recordings,
+        },
+    )
+
+
+def _attestation_views(config: Config, today: dt.date, max_age: int) -> list[ResourceView]:
+    dates = {
+        "baa": config.attestations.baa.confirmed_on if config.attestations.baa else None,
+        "individual_logins": (
+            config.attestations.individual_logins.confirmed_on
+            if config.attestations.individual_logins
+            else None
+        ),
+    }
+    views = []
+    for name, confirmed_on in sorted(dates.items()):
+        current = confirmed_on is not None and 0 <= (today - confirmed_on).days <= max_age
+        values = {
+            "present": confirmed_on is not None,
+            "current": current,
+            "confirmed_on": confirmed_on.isoformat() if confirmed_on else None,
+            "max_age_days": max_age,
+        }
+        address = f"attestation.{name}"
+        views.append(_view(address, address, None, values))
+    return views
+
+
+def _classification_views(scope: Scope) -> list[ResourceView]:
+    classes = [
+        *((info.id, "managed") for info in scope.managed),
+        *((excluded.info.id, "excluded") for excluded in scope.excluded),
+        *((info.id, "unclassified") for info in scope.unclassified),
+    ]
+    return [
+        _view("account", account_address(aid), aid, {"classification": label})
+        for aid, label in sorted(classes)
+    ]
+
+
+def _account_views(state: AccountState) -> list[ResourceView]:
+    prefix = account_address(state.id)
+    views: list[ResourceView] = []
+    if state.settings is not None:
+        views.append(_view("settings", f"{prefix}.settings", state.id, _settings(state.settings)))
+    for kind, items, values_of in (
+        ("call_settings", state.call_settings, _profile),
+        ("user", state.users, _user),
+        ("notification", state.notifications, _field_list),
+        ("trigger", state.triggers, _field_list),
+        ("number", state.numbers, _number),
+        ("integration", state.integrations, _integration),
+    ):
+        views.extend(_collection_views(prefix, state.id, kind, items, values_of))
+    return views
+
+
+def _collection_views(
+    prefix: str,
+    account_id: int,
+    kind: str,
+    items: Iterable[Any] | None,
+    values_of: Callable[[Any], Mapping[str, Any]],
+) -> list[ResourceView]:
+    views = []
+    for item in items or ():
+        key = item.key if isinstance(item, User) else item.id
+        views.append(_view(kind, f"{prefix}.{kind}[{quoted(key)}]", account_id, values_of(item)))
+    return views
+
+
+def _settings(settings: AccountSettings) -> dict[str, Any]:
+    return {
+        "encrypted_recordings": settings.encrypted_recordings,
+        "encrypted_recording_storage": settings.encrypted_recording_storage,
+        "transcription_mode": settings.transcription_mode,
+        "redaction_schedule": settings.redaction_schedule,
+    }
+
+
+def _profile(profile: CallSettings) -> dict[str, Any]:
+    return {
+        "name": profile.name,
+        "inbound_recordings_on": profile.inbound_recordings_on,
+        "outbound_recording_on": profile.outbound_recording_on,
+        "records": profile.inbound_recordings_on or profile.outbound_recording_on,
+        "transcription": profile.transcription,
+        "callerid_enabled": profile.callerid_enabled,
+        "premium_callerid_enabled": profile.premium_callerid_enabled,
+    }
+
+
+def _user(user: User) -> dict[str, Any]:
+    return {
+        "email": user.key,
+        "local_part": user.key.partition("@")[0],
+        "role": user.role,
+        "status": user.status,
+    }
+
+
+def _field_list(item: Notification | Trigger) -> dict[str, Any]:
+    return {"name": item.name, "kind": item.kind, "fields": item.fields}
+
+
+def _number(number: TrackingNumber) -> dict[str, Any]:
+    return {"number": number.number, "name": number.name, "hipaa_eligible": number.hipaa_eligible}
+
+
+def _integration(integration: Integration) -> dict[str, Any]:
+    # Allow-list names compare case-insensitively ("Salesforce" = "salesforce").
+    return {"name": integration.name.lower(), "enabled": integration.enabled}
+
+
+# -- what a plan must read -----------------------------------------------------------
+
+
+def read_only_resource_kinds(packs: Sequence[Pack], config: Config) -> frozenset[ResourceKind]:
+    """Account collections a plan reads only because a pack checks them: numbers, and
+    integrations only when the config declares ``[integrations]``."""
+    kinds: set[ResourceKind] = set()
+    for pack in packs:
+        for rule in pack.rules:
+            types = [rule.resource, *(c.over for c in rule.when if c.over is not None)]
+            kinds.update(_READ_ONLY_KINDS[t] for t in types if t in _READ_ONLY_KINDS)
+    if config.integrations is None:
+        kinds.discard("integrations")
+    return frozenset(kinds)
