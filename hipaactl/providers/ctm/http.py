@@ -153,6 +153,7 @@ class HttpTransport:
         self._base_url = base_url.rstrip("/")
         base = urlsplit(self._base_url)
         self._origin = _origin_of(base)
+        self._base_origin_url = f"{base.scheme}://{base.netloc}"
         self._base_path = base.path
         self._secrets = _secret_forms(credentials)
         self._session = _new_session(credentials, pool_size)
@@ -337,7 +338,7 @@ class HttpTransport:
         if not _ABSOLUTE_URL.match(path):
             relative = path if path.startswith("/") else f"/{path}"
             return _Target(self._base_url + relative, self._endpoint(method, relative))
-        route, origin = _path_and_origin(path)
+        route, query, origin = _split_absolute(path)
         if origin != self._origin:
             shown = f" ({origin})" if origin is not None else ""
             raise ProviderError(
@@ -346,7 +347,9 @@ class HttpTransport:
                 endpoint=f"{method} (next_page)",
                 hint="the API returned a next_page URL outside provider.base_url",
             )
-        return _Target(path, self._endpoint(method, route))
+        # Rebuilt on base_url's own scheme and host, so the request goes exactly there.
+        url = f"{self._base_origin_url}{route}{'?' + query if query else ''}"
+        return _Target(url, self._endpoint(method, route))
 
     def _endpoint(self, method: Method, path: str) -> str:
         route = urlsplit(path).path
@@ -413,15 +416,15 @@ def _never_sent(error: requests.exceptions.ConnectionError) -> bool:
     return isinstance(cause, NewConnectionError)
 
 
-def _path_and_origin(url: str) -> tuple[str, _Origin | None]:
-    """The path and origin of an absolute URL; no origin when it is malformed or holds
-    userinfo (which is never shown)."""
+def _split_absolute(url: str) -> tuple[str, str, _Origin | None]:
+    """The path, query and origin of an absolute URL; no origin when it is malformed or
+    holds userinfo (which is never shown)."""
     try:
         parts = urlsplit(url)
         origin = _origin_of(parts)
     except ValueError:
-        return "", None
-    return parts.path, None if "@" in parts.netloc else origin
+        return "", "", None
+    return parts.path, parts.query, None if "@" in parts.netloc else origin
 
 
 def _origin_of(parts: SplitResult) -> _Origin:
