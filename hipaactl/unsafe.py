@@ -148,8 +148,9 @@ def _recording_reasons(change: Change, encryption: Mapping[str, Any] | None) -> 
     off = [name for name, value in (encryption or {}).items() if value is False]
     if not off or change.before is None or change.after is None:
         return []
+    verb = "is" if len(off) == 1 else "are"
     return [
-        f"{name} turned on while {' and '.join(sorted(off))} is off after this plan"
+        f"{name} turned on while {' and '.join(sorted(off))} {verb} off after this plan"
         for name in RECORDING_FIELDS
         if change.before.get(name) is False and change.after.get(name) is True
     ]
