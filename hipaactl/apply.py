@@ -113,9 +113,14 @@ class _Run:
         if blocked is not None:
             self.ledger.record(ChangeResult(change, "skipped", blocked))
             return
+        try:
+            self.recorder.started(change)
+        except HipaactlError as exc:
+            # A write the change log can't document is not made.
+            self.ledger.record(ChangeResult(change, "failed", f"change log: {exc}"))
+            return
         with self.ledger.lock:
             self.ledger.running[change.address] = change
-        self.recorder.started(change)
         try:
             self.provider.apply_change(change)
         except HipaactlError as exc:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from hipaactl.canonical import digest
-from hipaactl.changes import Change
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
 from hipaactl.desired import AGENCY_ADDRESS, resolve_desired
@@ -25,7 +24,7 @@ from hipaactl.read import Progress, list_accounts, read_live_state
 from hipaactl.scope import Scope, classify_accounts
 from hipaactl.state import AccountInfo, LiveState
 from hipaactl.targets import is_selected, unmatched
-from hipaactl.unsafe import unsafe_reasons
+from hipaactl.unsafe import mark_unsafe
 
 Clock = Callable[[], dt.datetime]
 
@@ -101,11 +100,6 @@ def read_live(inputs: Inputs, provider: Provider, options: PlanOptions) -> LiveR
         progress=options.progress,
     )
     return LiveRead(scope, live)
-
-
-def mark_unsafe(changes: Sequence[Change], live: LiveState) -> tuple[Change, ...]:
-    reasons = unsafe_reasons(changes, live)
-    return tuple(replace(c, unsafe=reasons.get(c.address, ())) for c in changes)
 
 
 def _check_targets(targets: Sequence[str], addresses: list[str]) -> None:

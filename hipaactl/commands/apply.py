@@ -1,7 +1,8 @@
-"""``hipaactl apply``: lock, (re)plan, guard, confirm, apply, report."""
+"""``hipaactl apply``: lock, (re)plan, guard, confirm, apply with a change log, report."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -11,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from hipaactl.apply import ApplyReport, apply_changes
+from hipaactl.apply import ApplyReport, Outcome, apply_changes
+from hipaactl.audit import AuditWriter
+from hipaactl.changes import Change
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
 from hipaactl.commands.console import err, out, warn_all
 from hipaactl.errors import UnsafePlanError, UsageError
+from hipaactl.lock import ApplyLock
 from hipaactl.pipeline import Inputs
 from hipaactl.plan import Plan, SavedPlan, ensure_current, read_saved_plan
 from hipaactl.providers.base import Provider
@@ -44,7 +48,8 @@ def refuse_unsafe(plan: Plan, force: bool) -> None:
         return
     reasons = [f"{c.address}: {reason}" for c in plan.changes for reason in c.unsafe]
     raise UnsafePlanError(
-        "refusing an unsafe plan: it weakens security\n  " + "\n  ".join(reasons),
+        "refusing an unsafe plan: it weakens security; nothing was applied\n  "
+        + "\n  ".join(reasons),
         hint="review each reason; apply with --force only if the change is intended",
     )
 
@@ -55,13 +60,12 @@ def confirmed(request: ApplyRequest) -> bool:
         return True
     if not sys.stdin.isatty():
         raise UsageError(
-            "apply needs confirmation: no terminal to ask on",
+            "apply needs confirmation and there is no terminal to ask on; nothing was applied",
             hint="pass --auto-approve, or save a plan with plan -o and apply that file",
         )
     sys.stderr.write(CONFIRM_PROMPT)
     sys.stderr.flush()
-    answer = sys.stdin.readline().strip()
-    return answer == "yes"
+    return sys.stdin.readline().strip() == "yes"
 
 
 @contextmanager
@@ -73,7 +77,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
         return
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        err("Interrupt received: starting no new changes, waiting for in-flight ones...")
+        err("Interrupted: starting no new change, waiting up to 5 s for in-flight ones.")
         stop.set()
 
     previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -82,6 +86,20 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+class AuditRecorder:
+    """Documents each write in the hash-chained change log."""
+
+    def __init__(self, writer: AuditWriter) -> None:
+        self.writer = writer
+
+    def started(self, change: Change) -> None:
+        self.writer.started(change.address, change.before, change.after)
+
+    def finished(self, change: Change, outcome: Outcome, error: str | None) -> None:
+        if outcome in ("applied", "failed", "unknown"):
+            self.writer.finished(change.address, outcome, change.before, change.after, error)
 
 
 def current_plan(
@@ -96,8 +114,41 @@ def current_plan(
 
 def execute(plan: Plan, provider: Provider, request: ApplyRequest, inputs: Inputs) -> ApplyReport:
     parallelism = request.parallelism or inputs.config.provider.parallelism
-    with stop_on_signals() as stop:
-        return apply_changes(plan.changes, provider, parallelism=parallelism, stop=stop)
+    writer = AuditWriter(
+        inputs.config.audit_path, plan_sha256=plan.changes_sha256, environ=os.environ
+    )
+    try:
+        with stop_on_signals() as stop:
+            return apply_changes(
+                plan.changes,
+                provider,
+                parallelism=parallelism,
+                recorder=AuditRecorder(writer),
+                stop=stop,
+            )
+    finally:
+        head = writer.close()
+        err(f"audit head: {head.records} records, sha256 {head.hash} ({inputs.config.audit_path})")
+
+
+def plan_and_apply(
+    request: ApplyRequest, inputs: Inputs, provider: Provider, saved: SavedPlan | None
+) -> int:
+    plan = current_plan(request, inputs, provider, saved)
+    warn_all(plan.warnings)
+    if saved is None:
+        out(render_plan(plan))
+    if not plan.changes:
+        if saved is not None:
+            out(NO_CHANGES + "\n")
+        return 0
+    refuse_unsafe(plan, request.force)
+    if not confirmed(request):
+        err("Apply cancelled; nothing was changed.")
+        return 1
+    report = execute(plan, provider, request, inputs)
+    out(render_apply_report(report))
+    return 0 if report.succeeded else 1
 
 
 def run_apply(request: ApplyRequest) -> int:
@@ -106,22 +157,13 @@ def run_apply(request: ApplyRequest) -> int:
     code = gate_exit_code(inputs)
     if code:
         return code
-    provider = open_provider_for(inputs)
-    try:
-        plan = current_plan(request, inputs, provider, saved)
-        warn_all(plan.warnings)
-        if saved is None:
-            out(render_plan(plan))
-        if not plan.changes:
-            if saved is not None:
-                out(NO_CHANGES + "\n")
-            return 0
-        refuse_unsafe(plan, request.force)
-        if not confirmed(request):
-            err("Apply cancelled; nothing was changed.")
-            return 1
-        report = execute(plan, provider, request, inputs)
-    finally:
-        provider.close()
-    out(render_apply_report(report))
-    return 0 if report.succeeded else 1
+    command = "hipaactl apply" + (f" {request.plan_file}" if request.plan_file else "")
+    lock = ApplyLock(
+        inputs.config.directory, command=command, environ=os.environ, timeout=request.lock_timeout
+    )
+    with lock:
+        provider = open_provider_for(inputs)
+        try:
+            return plan_and_apply(request, inputs, provider, saved)
+        finally:
+            provider.close()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from hipaactl.config.load import load_config
+from hipaactl.lock import ApplyLock
 from hipaactl.providers.sandbox.workcopy import reset_working_copy
 
 
 def run_reset(config_path: Path) -> Path:
+    """Takes the apply lock: a reset under a running apply would corrupt its view."""
     config = load_config(config_path, today=dt.date.today())
-    return reset_working_copy(config.directory, config.provider.seed)
+    with ApplyLock(config.directory, command="hipaactl sandbox reset", environ=os.environ):
+        return reset_working_copy(config.directory, config.provider.seed)

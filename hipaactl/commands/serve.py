@@ -1,0 +1,64 @@
+"""``hipaactl sandbox serve``: run the CTM-compatible HTTP simulator until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType
+
+from hipaactl.commands.console import err, out
+from hipaactl.providers.sandbox.server import POLL_SECONDS, ServeOptions, create_server
+
+__all__ = ["ServeOptions", "run_serve"]
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def run_serve(options: ServeOptions) -> int:
+    """Serve until SIGINT or SIGTERM, then close the server and return 0. The URL goes
+    to stdout (scripts parse it); everything else to stderr."""
+    server = create_server(options, environ=os.environ)
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in STOP_SIGNALS}
+    # serve_forever runs in a thread: shutdown() called from the thread that serves
+    # would wait for itself.
+    thread = threading.Thread(
+        target=server.serve_forever, args=(POLL_SECONDS,), name="sandbox-serve", daemon=True
+    )
+    thread.start()
+    try:
+        out(f"Serving CTM-compatible sandbox on {server.url}\n")
+        err(_describe(options))
+        # A timed wait, so the signal handler runs promptly on every platform.
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    err("Sandbox stopped.")
+    return 0
+
+
+def _describe(options: ServeOptions) -> str:
+    if options.accounts is not None:
+        source = f"a generated agency of {options.accounts} accounts (seed {options.seed})"
+    elif options.state is not None:
+        source = f"{options.state} (writes are saved to it)"
+    else:
+        source = "the default seed, in memory"
+    knobs = [
+        f"latency {options.latency_ms:g} ms" if options.latency_ms else None,
+        f"rate limit {options.rate_limit:g}/s" if options.rate_limit is not None else None,
+        f"fail rate {options.fail_rate:g}" if options.fail_rate else None,
+        f"page cap {options.page_cap}" if options.page_cap is not None else None,
+    ]
+    extras = ", ".join(k for k in knobs if k)
+    return f"Serving {source}{'; ' + extras if extras else ''}. Stop with Ctrl+C."
