@@ -48,6 +48,10 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="The embedded CTM-compatible sandbox.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+audit_app = typer.Typer(
+    help="Verify and read the hash-chained change log of applies.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
 
 
 @dataclass
@@ -297,6 +301,54 @@ def sandbox_reset() -> None:
 
     path = run_reset(_GLOBALS.config)
     err(f"Sandbox reset: {path}")
+
+
+LogArgument = Annotated[
+    Path | None,
+    typer.Argument(
+        help="The change log (default: [audit] path of the config, else .hipaactl/audit.jsonl)."
+    ),
+]
+
+
+@audit_app.command("verify")
+def audit_verify(
+    log: LogArgument = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="The head hash printed by an apply (e.g. in a CI log)."),
+    ] = None,
+) -> None:
+    """Find edited, removed, reordered or cut records and writes with no outcome.
+
+    The log must end exactly at its head: audit.head beside the log, or --head HASH.
+    Exit 1 naming each problem.
+    """
+    from hipaactl.commands.audit import run_verify
+
+    report = run_verify(log, _GLOBALS.config, head)
+    warn_all(report.warnings)
+    if not report.ok:
+        err("error: the change log does not verify:\n  " + "\n  ".join(report.problems))
+        raise typer.Exit(1)
+    out(f"OK: {report.records} records, last hash {report.last_hash}\n")
+
+
+@audit_app.command("show")
+def audit_show(
+    log: LogArgument = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON.")] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only records at or after DATE (ISO 8601).")
+    ] = None,
+) -> None:
+    """Print the change log."""
+    from hipaactl.commands.audit import run_show
+    from hipaactl.render.json import render_json
+    from hipaactl.render.text import render_audit_records
+
+    records = run_show(log, _GLOBALS.config, since)
+    out(render_json(records) if as_json else render_audit_records(records))
 
 
 # ---------------------------------------------------------------------------- main

@@ -30,9 +30,7 @@ class Provider(Protocol):
 
     def read_agency_security(self) -> AgencySecurity: ...
 
-    def read_account(
-        self, info: AccountInfo, kinds: frozenset[ResourceKind]
-    ) -> AccountState: ...
+    def read_account(self, info: AccountInfo, kinds: frozenset[ResourceKind]) -> AccountState: ...
 
     def apply_change(self, change: Change) -> None: ...
 
@@ -67,7 +65,9 @@ def find_factory(kind: str, config_path: Path) -> ProviderFactory:
         module = __import__(module_name, fromlist=[attr])
         builtin: ProviderFactory = getattr(module, attr)
         return builtin
-    known = sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} | set(_BUILTIN_FACTORIES))
+    known = sorted(
+        {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} | set(_BUILTIN_FACTORIES)
+    )
     raise ConfigError(
         [
             ConfigIssue(

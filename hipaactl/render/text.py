@@ -127,3 +127,21 @@ def render_apply_report(report: ApplyReport) -> str:
         status = "Apply interrupted"
     lines.append(f"{status}: {counts}.")
     return "\n".join(lines) + "\n"
+
+
+def _audit_values(record: Mapping[str, Any]) -> str:
+    before, after = record.get("before"), record.get("after")
+    if before is None and after is None:
+        return ""
+    return f" {_value(before)} -> {_value(after)}"
+
+
+def render_audit_records(records: Iterable[Mapping[str, Any]]) -> str:
+    lines = []
+    for record in records:
+        error = f" error: {record['error']}" if record.get("error") else ""
+        lines.append(
+            f"{record.get('time')} {record.get('result', '?'):<8} {record.get('address')}"
+            f"{_audit_values(record)} by {record.get('actor')}{error}"
+        )
+    return "\n".join(lines) + ("\n" if lines else "The change log is empty.\n")

@@ -26,26 +26,87 @@ class Endpoint:
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("accounts", "/accounts", None, "accounts", "documented", "documented",
-             "id, name, status, plan"),
-    Endpoint("call_settings", "/accounts/{aid}/call_settings",
-             "/accounts/{aid}/call_settings/{id}", "configs", "documented", "documented",
-             "recording, transcription and caller ID flags of each profile"),
-    Endpoint("users", "/accounts/{aid}/users", "/accounts/{aid}/users/{id}", "users",
-             "documented", "documented", "email, first_name, last_name, role, status"),
-    Endpoint("numbers", "/accounts/{aid}/numbers", None, "numbers", "documented", "inferred",
-             "hipaa_eligible of each tracking number"),
-    Endpoint("triggers", "/accounts/{aid}/triggers", "/accounts/{aid}/triggers/{id}",
-             "automators", "documented", "inferred", "fields each trigger sends"),
-    Endpoint("agency_security", "/agency/security", "/agency/security", None, "inferred",
-             "inferred", "idle timeout, two-factor, login to hear recordings"),
-    Endpoint("account_settings", "/accounts/{aid}/settings", "/accounts/{aid}/settings", None,
-             "inferred", "inferred", "recording encryption, transcription mode, redaction"),
-    Endpoint("notifications", "/accounts/{aid}/notifications",
-             "/accounts/{aid}/notifications/{id}", "notifications", "inferred", "inferred",
-             "fields each notification sends"),
-    Endpoint("integrations", "/accounts/{aid}/integrations", None, "integrations", "inferred",
-             "inferred", "name and enabled flag of each integration"),
+    Endpoint(
+        "accounts",
+        "/accounts",
+        None,
+        "accounts",
+        "documented",
+        "documented",
+        "id, name, status, plan",
+    ),
+    Endpoint(
+        "call_settings",
+        "/accounts/{aid}/call_settings",
+        "/accounts/{aid}/call_settings/{id}",
+        "configs",
+        "documented",
+        "documented",
+        "recording, transcription and caller ID flags of each profile",
+    ),
+    Endpoint(
+        "users",
+        "/accounts/{aid}/users",
+        "/accounts/{aid}/users/{id}",
+        "users",
+        "documented",
+        "documented",
+        "email, first_name, last_name, role, status",
+    ),
+    Endpoint(
+        "numbers",
+        "/accounts/{aid}/numbers",
+        None,
+        "numbers",
+        "documented",
+        "inferred",
+        "hipaa_eligible of each tracking number",
+    ),
+    Endpoint(
+        "triggers",
+        "/accounts/{aid}/triggers",
+        "/accounts/{aid}/triggers/{id}",
+        "automators",
+        "documented",
+        "inferred",
+        "fields each trigger sends",
+    ),
+    Endpoint(
+        "agency_security",
+        "/agency/security",
+        "/agency/security",
+        None,
+        "inferred",
+        "inferred",
+        "idle timeout, two-factor, login to hear recordings",
+    ),
+    Endpoint(
+        "account_settings",
+        "/accounts/{aid}/settings",
+        "/accounts/{aid}/settings",
+        None,
+        "inferred",
+        "inferred",
+        "recording encryption, transcription mode, redaction",
+    ),
+    Endpoint(
+        "notifications",
+        "/accounts/{aid}/notifications",
+        "/accounts/{aid}/notifications/{id}",
+        "notifications",
+        "inferred",
+        "inferred",
+        "fields each notification sends",
+    ),
+    Endpoint(
+        "integrations",
+        "/accounts/{aid}/integrations",
+        None,
+        "integrations",
+        "inferred",
+        "inferred",
+        "name and enabled flag of each integration",
+    ),
 )
 ENDPOINTS_BY_NAME: Mapping[str, Endpoint] = {e.name: e for e in ENDPOINTS}
 
@@ -85,5 +146,5 @@ class EndpointTable:
             return None
         return (
             f"the {name} endpoint is inferred (CTM documents no path for it); if your CTM "
-            f"API serves it elsewhere, set [provider.endpoints] {name} = \"/your/path\""
+            f'API serves it elsewhere, set [provider.endpoints] {name} = "/your/path"'
         )

@@ -1,0 +1,43 @@
+"""``hipaactl audit verify`` and ``audit show``: check and read the change log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from hipaactl.audit import DEFAULT_LOG_PATH, VerifyReport, read_log, verify_log
+from hipaactl.config.load import load_config
+from hipaactl.errors import ConfigError, UsageError
+
+
+def resolve_log_path(log: Path | None, config_path: Path) -> Path:
+    """The LOG argument, else the config's ``[audit] path``, else the default path."""
+    if log is not None:
+        return log
+    if config_path.exists():
+        try:
+            return load_config(config_path, today=dt.date.today(), check_files=False).audit_path
+        except ConfigError:
+            pass  # a broken config must not stop an auditor from reading the log
+    return DEFAULT_LOG_PATH
+
+
+def run_verify(log: Path | None, config_path: Path, head: str | None) -> VerifyReport:
+    return verify_log(resolve_log_path(log, config_path), head_hash=head)
+
+
+def parse_since(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r} is not a date", hint="use YYYY-MM-DD or an ISO 8601 time"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def run_show(log: Path | None, config_path: Path, since: str | None) -> list[dict[str, Any]]:
+    return read_log(resolve_log_path(log, config_path), since=parse_since(since))
