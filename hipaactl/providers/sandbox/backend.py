@@ -278,6 +278,7 @@ class SandboxBackend:
         self.page_cap = page_cap
         self._lock = threading.Lock()
         self._accounts: dict[int, dict[str, Any]] = {a["id"]: a for a in document["accounts"]}
+        self._last_user_id = _max_user_id(document)
         self._handlers: Mapping[tuple[str, Target, str], Callable[[Request], Reply]] = {
             ("accounts", "collection", "GET"): self._list_accounts,
             ("agency_security", "collection", "GET"): self._get_agency_security,
@@ -460,13 +461,18 @@ class SandboxBackend:
 
     def _next_user_id(self) -> int:
         """User ids are unique across the agency, like rows of one table."""
-        numeric = [
-            int(u["id"])
-            for a in self._document["accounts"]
-            for u in a.get("users", [])
-            if str(u["id"]).isdigit()
-        ]
-        return max(numeric, default=0) + 1
+        self._last_user_id += 1
+        return self._last_user_id
+
+
+def _max_user_id(document: Document) -> int:
+    numeric = [
+        int(u["id"])
+        for account in document["accounts"]
+        for u in account.get("users", [])
+        if str(u["id"]).isdigit()
+    ]
+    return max(numeric, default=0)
 
 
 def _positive(query: Mapping[str, str], key: str, default: int) -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hipaactl.errors import HipaactlError
+from hipaactl.errors import HipaactlError, ProviderError
 from hipaactl.providers.sandbox.backend import (
     Document,
     SandboxDocumentError,
@@ -73,15 +73,20 @@ class WorkingCopy:
     document: Document = field(repr=False)
 
     def save(self, document: Mapping[str, Any]) -> None:
-        write_json_atomic(
-            self.path,
-            {
-                "format": FORMAT,
-                "seed": self.seed,
-                "seed_sha256": self.seed_sha256,
-                "state": document,
-            },
-        )
+        wrapper = {
+            "format": FORMAT,
+            "seed": self.seed,
+            "seed_sha256": self.seed_sha256,
+            "state": document,
+        }
+        try:
+            write_json_atomic(self.path, wrapper)
+        except OSError as err:
+            # A provider failure: the change is reported failed, and the next run re-reads.
+            raise ProviderError(
+                f"cannot save the sandbox working copy {self.path}: {err.strerror or err}",
+                hint="check that the folder is writable and the disk is not full",
+            ) from None
 
 
 def open_working_copy(work_dir: Path, seed: Path | None) -> WorkingCopy:

@@ -10,11 +10,13 @@ import pytest
 
 from hipaactl.changes import Change
 from hipaactl.config.model import ProviderSettings
+from hipaactl.errors import ProviderError
 from hipaactl.providers.base import ProviderContext
 from hipaactl.providers.sandbox import create_provider
 from hipaactl.providers.sandbox.generate import compliant_account, compliant_security
 from hipaactl.providers.sandbox.workcopy import (
     SandboxStateError,
+    WorkingCopy,
     default_seed_path,
     example_dir,
     open_working_copy,
@@ -136,3 +138,11 @@ def test_a_damaged_working_copy_suggests_reset(tmp_path: Path, content: str) -> 
         open_working_copy(tmp_path, seed)
     assert caught.value.hint is not None
     assert "sandbox reset" in caught.value.hint
+
+
+def test_a_failed_save_is_a_provider_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    copy = WorkingCopy(blocker / "state.json", "seed.json", "0" * 64, {"accounts": []})
+    with pytest.raises(ProviderError, match="cannot save the sandbox working copy"):
+        copy.save(copy.document)
