@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import click
 import typer
 
 from hipaactl import __version__
@@ -52,6 +51,10 @@ audit_app = typer.Typer(
     help="Verify and read the hash-chained change log of applies.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+policies_app = typer.Typer(
+    help="Browse the policy packs: rules, citations, checklist sources.", no_args_is_help=True
+)
+app.add_typer(policies_app, name="policies")
 
 
 @dataclass
@@ -303,6 +306,30 @@ def sandbox_reset() -> None:
     err(f"Sandbox reset: {path}")
 
 
+@policies_app.command("list")
+def policies_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the packs as JSON.")] = False,
+) -> None:
+    """List the built-in packs and their rules."""
+    from hipaactl.commands.policies import builtin_packs, policies_document
+    from hipaactl.render.json import render_json
+    from hipaactl.render.text import render_pack_list
+
+    packs = builtin_packs()
+    out(render_json(policies_document(packs)) if as_json else render_pack_list(packs))
+
+
+@policies_app.command("show")
+def policies_show(
+    rule_id: Annotated[str, typer.Argument(help="A rule id such as CTM-SEC-01.")],
+) -> None:
+    """Show one rule: citation, hipaa_type, checklist source, enforcement, remediation."""
+    from hipaactl.commands.policies import builtin_packs, find_rule
+    from hipaactl.render.text import render_rule
+
+    out(render_rule(find_rule(builtin_packs(), rule_id)))
+
+
 LogArgument = Annotated[
     Path | None,
     typer.Argument(
@@ -359,28 +386,41 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise SystemExit(code)
 
 
+def _usage_message(exc: Exception) -> str | None:
+    """Click's usage errors (vendored by newer typer, a dependency of older ones) carry
+    ``format_message`` and ``exit_code``; recognising them by shape works with both."""
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+        return str(exc.format_message())
+    return None
+
+
+KNOWN_EXIT_CODES = (0, 1, 2, 3)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: usage errors exit 1 (never click's 2, which means drift here)."""
     args = list(sys.argv[1:] if argv is None else argv)
     _GLOBALS.config = default_config_path(os.environ)
+    _GLOBALS.no_color = _GLOBALS.debug = False
     try:
         args = hoist_global_options(args, _GLOBALS)
         CONSOLE.no_color = _GLOBALS.no_color
         command = typer.main.get_command(app)
         result = command.main(args=args, prog_name="hipaactl", standalone_mode=False)
         code = result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("aborted")
-    except click.ClickException as exc:
-        _fail(f"{exc.format_message()}\n  see: hipaactl --help")
     except HipaactlError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted")
     except Exception as exc:
+        usage = _usage_message(exc)
+        if usage is not None:
+            _fail(f"{usage}\n  see: hipaactl --help")
         if _GLOBALS.debug:
             traceback.print_exc()
         _fail(f"unexpected {type(exc).__name__}: {exc}\n  re-run with --debug for details")
-    raise SystemExit(code)
+    raise SystemExit(code if code in KNOWN_EXIT_CODES else 1)

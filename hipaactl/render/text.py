@@ -9,7 +9,7 @@ from typing import Any
 from hipaactl.apply import ApplyReport, ChangeResult
 from hipaactl.changes import Change, ManualAction
 from hipaactl.plan import Plan
-from hipaactl.policy.model import RuleResult
+from hipaactl.policy.model import Pack, Rule, RuleResult
 
 NO_CHANGES = "No changes. Live state matches the configuration."
 _SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
@@ -145,3 +145,29 @@ def render_audit_records(records: Iterable[Mapping[str, Any]]) -> str:
             f"{_audit_values(record)} by {record.get('actor')}{error}"
         )
     return "\n".join(lines) + ("\n" if lines else "The change log is empty.\n")
+
+
+def render_pack_list(packs: Iterable[Pack]) -> str:
+    lines = []
+    for pack in packs:
+        lines.append(f"{pack.id} {pack.version}: {pack.title} ({len(pack.rules)} rules)")
+        for rule in pack.rules:
+            lines.append(
+                f"  {rule.id:<16} {rule.enforcement:<9} {rule.severity:<8} "
+                f"{rule.resource:<30} {rule.title}"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_rule(rule: Rule) -> str:
+    lines = [
+        f"{rule.id}: {rule.title}",
+        f"  pack:        {rule.pack_id}",
+        f"  enforcement: {rule.enforcement} (severity {rule.severity})",
+        f"  hipaa:       {', '.join(rule.hipaa)} ({rule.hipaa_type})",
+        f"  resource:    {rule.resource}",
+        f"  checklist:   {rule.source}",
+        f"  remediation: {rule.remediation}",
+    ]
+    return "\n".join(lines) + "\n"
