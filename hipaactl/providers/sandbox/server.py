@@ -1,0 +1,507 @@
+"""``hipaactl sandbox serve``: the sandbox backend over HTTP, shaped like CTM's API.
+
+A thin wrapper: ``SandboxBackend.handle`` (the same backend the embedded sandbox uses)
+answers every request under ``/api/v1``; this module adds what only a network server
+has, so the ``ctm`` provider can be tested end to end and benchmarked:
+
+- HTTP Basic auth: any non-empty access key and secret key, or exactly
+  ``CTM_ACCESS_KEY`` / ``CTM_SECRET_KEY`` when the server's environment sets them;
+  otherwise 401.
+- ``latency_ms``: a sleep added to every request.
+- ``rate_limit``: at most R requests in any sliding one-second window, shared by all
+  clients; above it 429 with ``Retry-After`` in whole seconds.
+- ``fail_rate``: with probability P (seeded by ``seed``) a request fails with 502, 503
+  or 504, half of the time *before* the backend does the work and half *after* it (the
+  write happened, the reply is an error), which is what makes a client's re-read before
+  re-creating matter.
+- ``GET /__stats``, outside the API: counters of requests, 429s and injected faults for
+  the benchmark. They count requests, never records.
+
+The server holds configuration only, like the backend: there are no call or text records.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import math
+import os
+import random
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
+
+from hipaactl.errors import HipaactlError, UsageError
+from hipaactl.providers.ctm.credentials import ACCESS_KEY_VAR, SECRET_KEY_VAR
+from hipaactl.providers.sandbox.backend import (
+    Document,
+    DocumentStore,
+    JsonFileStore,
+    SandboxBackend,
+    SandboxDocumentError,
+    check_document,
+)
+from hipaactl.providers.sandbox.generate import generate_agency
+from hipaactl.providers.sandbox.workcopy import default_seed_path
+
+API_PREFIX = "/api/v1"
+STATS_PATH = "/__stats"
+FAULT_STATUSES = (502, 503, 504)
+RATE_WINDOW_SECONDS = 1.0
+MAX_BODY_BYTES = 1_000_000
+# An idle keep-alive connection is closed after this long, so handler threads end.
+IDLE_CONNECTION_SECONDS = 60.0
+# How often serve_forever looks for a shutdown request: stopping takes at most this long.
+POLL_SECONDS = 0.05
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+FaultTiming = Literal["before", "after"]
+
+
+class SandboxServerError(HipaactlError):
+    """The simulator cannot start: bad state file, or the address cannot be bound."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """The options of ``hipaactl sandbox serve`` (SPEC section 1)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    state: Path | None = None  # a sandbox document; writes persist to it
+    accounts: int | None = None  # a generated agency of N accounts instead
+    latency_ms: float = 0.0
+    rate_limit: float | None = None  # requests per second; None: unlimited
+    fail_rate: float = 0.0
+    page_cap: int | None = None
+    seed: int = 0
+
+
+def option_problems(options: ServeOptions) -> list[str]:
+    """Every problem with ``options``, in words a user can act on; empty when fine."""
+    problems = []
+    if options.state is not None and options.accounts is not None:
+        problems.append("--state and --accounts exclude each other: serve a file or generate")
+    if not 0 <= options.port <= 65535:
+        problems.append(f"--port must be 0..65535 (0 picks a free port), got {options.port}")
+    if options.accounts is not None and options.accounts < 0:
+        problems.append(f"--accounts must be 0 or more, got {options.accounts}")
+    if not options.latency_ms >= 0:
+        problems.append(f"--latency-ms must be 0 or more, got {options.latency_ms:g}")
+    if options.rate_limit is not None and not options.rate_limit >= 1:
+        problems.append(
+            f"--rate-limit must be at least 1 request per second, got {options.rate_limit:g}"
+        )
+    if not 0 <= options.fail_rate <= 1:
+        problems.append(f"--fail-rate must be a probability from 0 to 1, got {options.fail_rate:g}")
+    if options.page_cap is not None and options.page_cap < 1:
+        problems.append(f"--page-cap must be at least 1, got {options.page_cap}")
+    return problems
+
+
+# ---- the document served ---------------------------------------------------------------
+
+
+def load_document(options: ServeOptions) -> tuple[Document, DocumentStore | None]:
+    """The document to serve and where writes persist: the ``--state`` file, a generated
+    agency (in memory), or the packaged default seed (in memory)."""
+    if options.accounts is not None:
+        return generate_agency(options.accounts, seed=options.seed), None
+    if options.state is not None:
+        return read_document(options.state), JsonFileStore(options.state)
+    return read_document(default_seed_path()), None
+
+
+def read_document(path: Path) -> Document:
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise SandboxServerError(
+            f"cannot read the sandbox state {path}: {err.strerror or err}",
+            hint="pass --state with an existing JSON file (for example a copy of a "
+            "sandbox/agency.json written by `hipaactl init`), or --accounts N",
+        ) from None
+    try:
+        document = json.loads(raw.decode("utf-8"))
+        check_document(document)
+    except (UnicodeDecodeError, json.JSONDecodeError, SandboxDocumentError) as err:
+        raise SandboxServerError(f"{path}: not a sandbox document: {err}") from None
+    result: Document = document
+    return result
+
+
+# ---- rate limit, faults, credentials ----------------------------------------------------
+
+
+class SlidingWindow:
+    """At most ``limit`` requests in any window of ``window`` seconds; thread-safe.
+    Refused requests do not count, as with CTM's limiter."""
+
+    def __init__(
+        self, limit: float, *, window: float = RATE_WINDOW_SECONDS, clock: Clock = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._admitted: deque[float] = deque()
+
+    def admit(self) -> float | None:
+        """None when the request may go on; else the seconds until the window has room."""
+        with self._lock:
+            now = self._clock()
+            while self._admitted and self._admitted[0] <= now - self.window:
+                self._admitted.popleft()
+            if len(self._admitted) + 1 <= self.limit:
+                self._admitted.append(now)
+                return None
+            return self._admitted[0] + self.window - now
+
+
+@dataclass(frozen=True)
+class Fault:
+    status: int
+    timing: FaultTiming
+
+
+class FaultInjector:
+    """Draws, from a seeded generator, which requests fail and how."""
+
+    def __init__(self, rate: float, seed: int) -> None:
+        self.rate = rate
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def draw(self) -> Fault | None:
+        if self.rate <= 0:
+            return None
+        with self._lock:
+            if self._random.random() >= self.rate:
+                return None
+            timing: FaultTiming = "before" if self._random.random() < 0.5 else "after"
+            return Fault(self._random.choice(FAULT_STATUSES), timing)
+
+
+@dataclass(frozen=True)
+class ExpectedCredentials:
+    """The keys a request must carry; None accepts any non-empty key."""
+
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ExpectedCredentials:
+        return cls(environ.get(ACCESS_KEY_VAR) or None, environ.get(SECRET_KEY_VAR) or None)
+
+    def accept(self, authorization: str | None) -> bool:
+        pair = _basic_pair(authorization)
+        if pair is None:
+            return False
+        return all(
+            given and (expected is None or hmac.compare_digest(given.encode(), expected.encode()))
+            for given, expected in zip(pair, (self.access_key, self.secret_key), strict=True)
+        )
+
+
+def _basic_pair(authorization: str | None) -> tuple[str, str] | None:
+    """(access key, secret key) from an ``Authorization: Basic`` header, else None."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    access_key, colon, secret_key = decoded.partition(":")
+    return (access_key, secret_key) if colon else None
+
+
+# ---- one request in, one response out ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerStats:
+    """What the simulator counted: API requests received (429s and 401s included),
+    429 replies, 401 replies, and injected faults before and after the work."""
+
+    requests: int = 0
+    rate_limited: int = 0
+    unauthorized: int = 0
+    faults_before: int = 0
+    faults_after: int = 0
+
+    @property
+    def faults(self) -> int:
+        return self.faults_before + self.faults_after
+
+    def as_json(self) -> dict[str, int]:
+        return {**asdict(self), "faults": self.faults}
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def _error(status: int, reason: str, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(status, {"status": "error", "reason": reason}, headers or {})
+
+
+_FAULT_REASONS: Mapping[int, str] = {
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
+}
+
+
+class Simulator:
+    """The request pipeline in front of the backend, free of sockets so tests can call
+    it directly: count, rate limit, latency, auth, fault before, backend, fault after."""
+
+    def __init__(
+        self,
+        backend: SandboxBackend,
+        *,
+        credentials: ExpectedCredentials,
+        latency: float = 0.0,
+        limiter: SlidingWindow | None = None,
+        faults: FaultInjector | None = None,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.backend = backend
+        self._credentials = credentials
+        self._latency = latency
+        self._limiter = limiter
+        self._faults = faults
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._stats = ServerStats()
+
+    def stats(self) -> ServerStats:
+        with self._lock:
+            return self._stats
+
+    def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
+        url = urlsplit(target)
+        if url.path == STATS_PATH and method == "GET":
+            return Response(200, self.stats().as_json())
+        if url.path != API_PREFIX and not url.path.startswith(API_PREFIX + "/"):
+            return _error(404, f"no endpoint at {url.path}: the API is served under {API_PREFIX}")
+        self._count("requests")
+        wait = self._limiter.admit() if self._limiter is not None else None
+        if self._latency > 0:
+            self._sleep(self._latency)
+        if wait is not None:
+            return self._rate_limited(wait)
+        if not self._credentials.accept(authorization):
+            self._count("unauthorized")
+            return _error(401, "authentication required", {"WWW-Authenticate": 'Basic realm="CTM"'})
+        try:
+            payload = json.loads(body) if body.strip() else None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _error(400, "the request body is not valid JSON")
+        return self._handle(method, url.path, dict(parse_qsl(url.query)), payload)
+
+    def _handle(self, method: str, path: str, query: dict[str, str], payload: Any) -> Response:
+        fault = self._faults.draw() if self._faults is not None else None
+        if fault is not None and fault.timing == "before":
+            return self._fault(fault)
+        status, reply = self.backend.handle(method, path, query, payload)
+        if fault is not None:
+            return self._fault(fault)  # the work is done; only the reply is lost
+        return Response(status, reply)
+
+    def _rate_limited(self, wait: float) -> Response:
+        self._count("rate_limited")
+        limit = self._limiter.limit if self._limiter is not None else 0
+        retry_after = str(max(1, math.ceil(wait)))
+        return _error(
+            429,
+            f"rate limit exceeded: at most {limit:g} requests per second",
+            {"Retry-After": retry_after},
+        )
+
+    def _fault(self, fault: Fault) -> Response:
+        self._count("faults_before" if fault.timing == "before" else "faults_after")
+        return _error(fault.status, f"{_FAULT_REASONS[fault.status]} (injected fault)")
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self._stats = replace(self._stats, **{name: getattr(self._stats, name) + 1})
+
+
+# ---- the HTTP server --------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SandboxServer
+    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse their connections
+    server_version = "hipaactl-sandbox"
+    sys_version = ""
+    timeout = IDLE_CONNECTION_SECONDS
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: no line per request."""
+
+    def _dispatch(self, method: str) -> None:
+        body = self._read_body()
+        if body is None:
+            response = _error(
+                400, f"the request body must have a Content-Length of at most {MAX_BODY_BYTES}"
+            )
+            self.close_connection = True
+        else:
+            try:
+                response = self.server.simulator.respond(
+                    method, self.path, self.headers.get("Authorization"), body
+                )
+            except Exception as exc:  # a bug here must reach the client, not kill the thread
+                response = _error(500, f"internal error in the sandbox: {type(exc).__name__}")
+        self._send(response)
+
+    def _read_body(self) -> bytes | None:
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return b""
+        try:
+            length = int(raw)
+        except ValueError:
+            return None
+        if not 0 <= length <= MAX_BODY_BYTES:
+            return None
+        return self.rfile.read(length)
+
+    def _send(self, response: Response) -> None:
+        data = json.dumps(response.body).encode("utf-8")
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in sorted(response.headers.items()):
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """A threaded HTTP server whose requests go to one ``Simulator``. The simulator is
+    built once the socket is bound, since ``next_page`` URLs need the real port."""
+
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, make_simulator: Callable[[str], Simulator]) -> None:
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        super().__init__((host, port), _Handler)
+        try:
+            self.simulator = make_simulator(self.url)
+        except BaseException:
+            self.server_close()
+            raise
+
+    @property
+    def url(self) -> str:
+        """The API's base URL, ``http://HOST:PORT/api/v1``; a wildcard address is shown
+        as the loopback address, which is where a client on this machine reaches it."""
+        host, port = str(self.server_address[0]), int(self.server_address[1])
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}{API_PREFIX}"
+
+    def stats(self) -> ServerStats:
+        return self.simulator.stats()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a client that hangs up mid-reply is its own business; the handler
+        already turns every other failure into a 500 reply."""
+
+
+def create_server(
+    options: ServeOptions,
+    *,
+    environ: Mapping[str, str] | None = None,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+) -> SandboxServer:
+    """Bind the simulator's socket (not yet serving: call ``serve_forever``).
+
+    Raises ``UsageError`` for bad options and ``SandboxServerError`` for an unreadable
+    state file or an address that cannot be bound.
+    """
+    problems = option_problems(options)
+    if problems:
+        raise UsageError("; ".join(problems))
+    document, store = load_document(options)
+    credentials = ExpectedCredentials.from_environ(os.environ if environ is None else environ)
+
+    def make_simulator(url: str) -> Simulator:
+        backend = SandboxBackend(document, store=store, base_url=url, page_cap=options.page_cap)
+        limiter = (
+            SlidingWindow(options.rate_limit, clock=clock)
+            if options.rate_limit is not None
+            else None
+        )
+        faults = FaultInjector(options.fail_rate, options.seed) if options.fail_rate > 0 else None
+        return Simulator(
+            backend,
+            credentials=credentials,
+            latency=options.latency_ms / 1000,
+            limiter=limiter,
+            faults=faults,
+            sleep=sleep,
+        )
+
+    try:
+        return SandboxServer(options.host, options.port, make_simulator)
+    except OSError as err:
+        raise SandboxServerError(
+            f"cannot listen on {options.host} port {options.port}: {err.strerror or err}",
+            hint="pick another --port (0 picks a free one) or another --host",
+        ) from None
+
+
+@contextmanager
+def serving(
+    options: ServeOptions,
+    *,
+    environ: Mapping[str, str] | None = None,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+) -> Iterator[SandboxServer]:
+    """The simulator serving from a background thread for the ``with`` block; it is shut
+    down and its socket closed on exit."""
+    server = create_server(options, environ=environ, sleep=sleep, clock=clock)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(POLL_SECONDS,), name="sandbox-serve", daemon=True
+    )
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
