@@ -125,6 +125,24 @@ def call_settings_values(desired: AccountDesired) -> dict[str, Any]:
     )
 
 
+# The config key that declares each managed field: the inverse of ``settings_values``
+# and ``call_settings_values`` (``import`` writes live values back under these keys).
+# ``transcription`` declares two fields: the profiles' on/off and the account's mode.
+SETTINGS_KEYS: Mapping[str, str] = {
+    "encrypted_recordings": "recordings.encrypted",
+    "encrypted_recording_storage": "recordings.encrypted_storage",
+    "transcription_mode": "transcription",
+    "redaction_schedule": "redaction",
+}
+CALL_SETTINGS_KEYS: Mapping[str, str] = {
+    "inbound_recordings_on": "recordings.enabled",
+    "outbound_recording_on": "recordings.enabled",
+    "transcription": "transcription",
+    "callerid_enabled": "caller_id.enabled",
+    "premium_callerid_enabled": "caller_id.enhanced",
+}
+
+
 def _login_required(config: Config, live: LiveState) -> tuple[bool | None, bool]:
     """Whether login is required to hear recordings after the plan, and whether that
     value comes from a planned change (so dependent changes must wait for it)."""
