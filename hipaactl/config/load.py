@@ -1,0 +1,485 @@
+"""Load ``hipaa.toml``: bytes -> UTF-8 -> TOML -> schema and cross-field rules -> Config.
+
+Every problem of a file is collected before any is reported (SPEC section 2), so one run
+of ``validate`` shows them all. A file that cannot be read, decoded or parsed stops
+early with its one problem: nothing after that step can be trusted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hipaactl.config.keys import (
+    KeyPath,
+    find_secret_keys,
+    format_key_path,
+    line_of,
+    scan_key_lines,
+)
+from hipaactl.config.model import (
+    DEFAULT_AUDIT_PATH,
+    AccountDesired,
+    AccountSelector,
+    AccountSpec,
+    AgencySecurityDesired,
+    AllowedIntegration,
+    Attestations,
+    BaaAttestation,
+    Config,
+    Exclusion,
+    IndividualLoginsAttestation,
+    Override,
+    ProviderSettings,
+    UserDesired,
+)
+from hipaactl.config.schema import (
+    AccountSettingsModel,
+    AgencyModel,
+    AttestationsModel,
+    ConfigFileModel,
+    PolicyModel,
+    ProviderModel,
+    SchemaProblem,
+    UserModel,
+    validate_document,
+)
+from hipaactl.errors import ConfigError, ConfigIssue
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+CREDENTIALS_MESSAGE = (
+    "looks like a credential and is refused: credentials are read only from the "
+    "environment: CTM_ACCESS_KEY / CTM_SECRET_KEY (or CTM_ACCESS_KEY_FILE / "
+    "CTM_SECRET_KEY_FILE naming files that hold them). Remove it from the file, and "
+    "rotate the credential if the file was ever shared or committed"
+)
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_T = TypeVar("_T")
+
+# Dates that record something already done: a future one is a typo or wishful thinking.
+_PAST_DATES: tuple[KeyPath, ...] = (
+    ("attestations", "baa", "effective_on"),
+    ("attestations", "baa", "confirmed_on"),
+    ("attestations", "individual_logins", "confirmed_on"),
+)
+
+
+def load_config(path: Path, *, today: dt.date | None = None, check_files: bool = True) -> Config:
+    """The validated config, or ConfigError listing every problem of the file.
+
+    ``today`` decides which dates are in the future; ``check_files`` makes the files the
+    config names (the sandbox seed) part of validation.
+    """
+    config, issues = load_config_issues(path, today=today, check_files=check_files)
+    if config is None:
+        raise ConfigError(issues)
+    return config
+
+
+def load_config_issues(
+    path: Path, *, today: dt.date | None = None, check_files: bool = True
+) -> tuple[Config | None, list[ConfigIssue]]:
+    """``(config, [])``, or ``(None, issues)`` sorted by line and key (for ``validate``)."""
+    try:
+        return _load(path, today or dt.date.today(), check_files), []
+    except ConfigError as exc:
+        return None, sort_issues(exc.issues)
+
+
+def sort_issues(issues: tuple[ConfigIssue, ...] | list[ConfigIssue]) -> list[ConfigIssue]:
+    unique = dict.fromkeys(issues)
+    return sorted(unique, key=lambda i: (i.line or 0, i.key, i.column or 0, i.message))
+
+
+def _load(path: Path, today: dt.date, check_files: bool) -> Config:
+    data = _read_bytes(path)
+    text = _decode(path, data)
+    document = _parse(path, text)
+    key_lines = scan_key_lines(text)
+    secrets = list(find_secret_keys(document))
+    # Drop credential-looking keys before the schema sees them: they are reported once,
+    # by name, and their values go no further.
+    for secret in secrets:
+        _delete(document, secret)
+    model, problems = validate_document(document)
+    problems = [SchemaProblem(s, CREDENTIALS_MESSAGE) for s in secrets] + problems
+    context = _Context(document, path.resolve().parent, today, check_files)
+    problems += [p for rule in _RULES for p in rule(context)]
+    if problems or model is None:
+        raise ConfigError([_issue(path, p, key_lines) for p in problems])
+    return _build(model, path, data, key_lines)
+
+
+def _issue(path: Path, problem: SchemaProblem, key_lines: dict[str, int]) -> ConfigIssue:
+    key = format_key_path(problem.path)
+    return ConfigIssue(
+        file=str(path), key=key, message=problem.message, line=line_of(key, key_lines)
+    )
+
+
+def _file_issue(
+    path: Path, message: str, line: int | None = None, column: int | None = None
+) -> ConfigError:
+    return ConfigError([ConfigIssue(str(path), "", message, line, column)])
+
+
+# -- bytes, text, TOML ------------------------------------------------------------------
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.is_dir():
+        raise _file_issue(path, "is a directory; pass the path of the TOML file with -c FILE")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise _file_issue(
+            path,
+            "file not found; pass -c FILE or set HIPAACTL_CONFIG, "
+            "or run `hipaactl init` to write a starter hipaa.toml",
+        ) from None
+    except OSError as exc:
+        raise _file_issue(path, f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def _decode(path: Path, data: bytes) -> str:
+    # Editors on Windows may write a byte order mark; it is not part of the TOML.
+    body = data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = body.rfind(b"\n", 0, exc.start) + 1
+        line = body.count(b"\n", 0, exc.start) + 1
+        column = len(body[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        raise _file_issue(
+            path,
+            f"is not valid UTF-8 (byte 0x{body[exc.start]:02x}); save the file as UTF-8",
+            line,
+            column,
+        ) from None
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    try:
+        document: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        reason, line, column = _syntax_error(exc, text)
+        message = f"TOML syntax error: {reason}{_multiline_inline_table_hint(text, line)}"
+        raise _file_issue(path, message, line, column) from None
+    return document
+
+
+def _syntax_error(exc: ValueError, text: str) -> tuple[str, int | None, int | None]:
+    """The reason, line and column of a TOML error. Python 3.14 has attributes for them;
+    before, they are only in the message: "Invalid value (at line 3, column 7)"."""
+    message = str(getattr(exc, "msg", None) or exc)
+    line: int | None = getattr(exc, "lineno", None)
+    column: int | None = getattr(exc, "colno", None)
+    position = _TOML_POSITION.search(message)
+    if position:
+        line, column = int(position[1]), int(position[2])
+    elif _TOML_AT_END.search(message):
+        line = line or text.count("\n") + 1
+    reason = _TOML_AT_END.sub("", _TOML_POSITION.sub("", message))
+    return reason[:1].lower() + reason[1:], line, column
+
+
+def _multiline_inline_table_hint(text: str, line: int | None) -> str:
+    """TOML 1.0 (tomllib) wants an inline table on one line; a table wrapped over two
+    lines is an easy mistake (SPEC section 2's own example makes it)."""
+    lines = text.splitlines()
+    if line is None or not 0 < line <= len(lines):
+        return ""
+    source = lines[line - 1]
+    if source.count("{") <= source.count("}"):
+        return ""
+    return "; an inline table { ... } must fit on one line: join its lines, or use a [table]"
+
+
+def _delete(document: Any, path: KeyPath) -> None:
+    node = document
+    for part in path[:-1]:
+        node = node[part]
+    del node[path[-1]]
+
+
+# -- rules across keys, on the raw document ----------------------------------------------
+# They read the document as parsed, not the model, so they run even when the schema
+# fails elsewhere and every problem is reported at once. Values of the wrong type are
+# skipped here: the schema reports them.
+
+
+@dataclass(frozen=True)
+class _Context:
+    document: dict[str, Any]
+    directory: Path
+    today: dt.date
+    check_files: bool
+
+
+def _table(node: Any, *keys: str) -> dict[str, Any]:
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
+def _tables(node: Any) -> list[tuple[int, dict[str, Any]]]:
+    """The tables of an array of tables, with their positions."""
+    if not isinstance(node, list):
+        return []
+    return [(i, item) for i, item in enumerate(node) if isinstance(item, dict)]
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _accounts(context: _Context) -> list[tuple[int, dict[str, Any]]]:
+    return _tables(context.document.get("account"))
+
+
+def _duplicate_account_ids(context: _Context) -> Iterator[SchemaProblem]:
+    seen: dict[int, int] = {}
+    for index, account in _accounts(context):
+        account_id = _integer(account.get("id"))
+        if account_id is None:
+            continue
+        if account_id in seen:
+            first = format_key_path(("account", seen[account_id]))
+            yield SchemaProblem(
+                ("account", index, "id"),
+                f"account {account_id} is declared twice (also {first}); "
+                "merge the two [[account]] tables",
+            )
+        else:
+            seen[account_id] = index
+
+
+def _duplicate_user_emails(context: _Context) -> Iterator[SchemaProblem]:
+    for index, account in _accounts(context):
+        seen: dict[str, int] = {}
+        for position, user in _tables(account.get("user")):
+            email = user.get("email")
+            if not isinstance(email, str):
+                continue
+            if email.lower() in seen:
+                first = format_key_path(("account", index, "user", seen[email.lower()]))
+                yield SchemaProblem(
+                    ("account", index, "user", position, "email"),
+                    f"user {email!r} is declared twice in this account (also {first}); "
+                    "CTM compares emails case-insensitively",
+                )
+            else:
+                seen[email.lower()] = position
+
+
+def _exact_users_mode(context: _Context) -> Iterator[SchemaProblem]:
+    # "exact" deletes every undeclared user, so it only makes sense next to a user list.
+    if _table(context.document, "defaults", "users").get("mode") == "exact":
+        yield SchemaProblem(
+            ("defaults", "users", "mode"),
+            'users.mode = "exact" deletes every user not declared, so it is not allowed in '
+            "[defaults]; set it on each [[account]] that declares its users with [[account.user]]",
+        )
+    for index, account in _accounts(context):
+        if _table(account, "users").get("mode") == "exact" and not _tables(account.get("user")):
+            yield SchemaProblem(
+                ("account", index, "users", "mode"),
+                'users.mode = "exact" on an account that declares no [[account.user]] would '
+                'delete all of its users; declare the users, or use mode = "additive"',
+            )
+
+
+def _excluded_accounts(context: _Context) -> Iterator[SchemaProblem]:
+    excluded: dict[int, int] = {}
+    for position, exclusion in _tables(_table(context.document, "accounts").get("exclude")):
+        exclusion_id = _integer(exclusion.get("id"))
+        if exclusion_id is not None:
+            excluded.setdefault(exclusion_id, position)
+    for index, account in _accounts(context):
+        account_id = _integer(account.get("id"))
+        if account_id in excluded:
+            where = format_key_path(("accounts", "exclude", excluded[account_id]))
+            yield SchemaProblem(
+                ("account", index, "id"),
+                f"account {account_id} is excluded by {where}, but an [[account]] is always "
+                "managed; remove the exclusion or the [[account]] table",
+            )
+
+
+def _future_dates(context: _Context) -> Iterator[SchemaProblem]:
+    for path in _PAST_DATES:
+        value = _table(context.document, *map(str, path[:-1])).get(str(path[-1]))
+        # A date-time is a date too in Python; the schema refuses it.
+        if type(value) is dt.date and value > context.today:
+            yield SchemaProblem(
+                path,
+                f"{value.isoformat()} is in the future (today is {context.today.isoformat()}); "
+                "an attestation records what has already been done",
+            )
+
+
+def _seed(context: _Context) -> Iterator[SchemaProblem]:
+    provider = _table(context.document, "provider")
+    seed, kind = provider.get("seed"), provider.get("kind", "sandbox")
+    if not isinstance(seed, str) or not seed.strip():
+        return
+    if kind != "sandbox":
+        yield SchemaProblem(
+            ("provider", "seed"),
+            f'seed is for kind = "sandbox" only; remove it (kind = {kind!r} reads live state '
+            "from its API)",
+        )
+        return
+    target = context.directory / seed
+    if context.check_files and not target.is_file():
+        what = "is a directory" if target.is_dir() else "does not exist"
+        yield SchemaProblem(
+            ("provider", "seed"),
+            f"seed file {target} {what}; fix the path (relative to the config file) or run "
+            "`hipaactl init` to write a sandbox seed",
+        )
+
+
+_RULES: tuple[Callable[[_Context], Iterator[SchemaProblem]], ...] = (
+    _duplicate_account_ids,
+    _duplicate_user_emails,
+    _exact_users_mode,
+    _excluded_accounts,
+    _future_dates,
+    _seed,
+)
+
+
+# -- the model as frozen dataclasses ----------------------------------------------------
+
+
+def _build(model: ConfigFileModel, path: Path, data: bytes, key_lines: dict[str, int]) -> Config:
+    absolute = path.resolve()
+    directory = absolute.parent
+    defaults = model.defaults or AccountSettingsModel()
+    audit_path = model.audit.path if model.audit is not None else DEFAULT_AUDIT_PATH
+    return Config(
+        path=absolute,
+        sha256=hashlib.sha256(data).hexdigest(),
+        version=model.version,
+        policies=tuple(model.policies),
+        provider=_provider(model.provider, directory),
+        agency_security=_agency_security(model.agency),
+        defaults=_account_desired((defaults,), []),
+        selector=_selector(model),
+        accounts=tuple(
+            AccountSpec(account.id, index, _account_desired((account, defaults), account.user))
+            for index, account in enumerate(model.account)
+        ),
+        attestations=_attestations(model.attestations),
+        integrations=_integrations(model),
+        overrides=_overrides(model.policy),
+        audit_path=(directory / audit_path).resolve(),
+        key_lines=key_lines,
+    )
+
+
+def _provider(provider: ProviderModel, directory: Path) -> ProviderSettings:
+    endpoints = provider.endpoints.model_dump(exclude_none=True) if provider.endpoints else {}
+    return ProviderSettings(
+        kind=provider.kind,
+        seed=(directory / provider.seed).resolve() if provider.seed is not None else None,
+        base_url=provider.base_url,
+        rate_limit=provider.rate_limit,
+        parallelism=provider.parallelism,
+        endpoints=dict(sorted(endpoints.items())),
+    )
+
+
+def _agency_security(agency: AgencyModel | None) -> AgencySecurityDesired:
+    security = agency.security if agency is not None else None
+    if security is None:
+        return AgencySecurityDesired()
+    return AgencySecurityDesired(
+        idle_timeout_minutes=security.idle_timeout_minutes,
+        two_factor=security.two_factor,
+        require_login_for_recordings=security.require_login_for_recordings,
+    )
+
+
+def _first(values: Iterable[_T | None]) -> _T | None:
+    """The first declared value: layers go from the most specific to ``[defaults]``."""
+    return next((v for v in values if v is not None), None)
+
+
+def _account_desired(
+    layers: tuple[AccountSettingsModel, ...], users: list[UserModel]
+) -> AccountDesired:
+    """Merge ``[[account]]`` over ``[defaults]`` leaf by leaf: ``recordings = {encrypted =
+    false}`` keeps ``enabled`` from ``[defaults]``."""
+    recordings = [x.recordings for x in layers if x.recordings is not None]
+    caller_id = [x.caller_id for x in layers if x.caller_id is not None]
+    notifications = [x.notifications for x in layers if x.notifications is not None]
+    extra_phi_fields = _first(n.extra_phi_fields for n in notifications) or []
+    return AccountDesired(
+        recordings_enabled=_first(r.enabled for r in recordings),
+        recordings_encrypted=_first(r.encrypted for r in recordings),
+        recordings_encrypted_storage=_first(r.encrypted_storage for r in recordings),
+        transcription=_first(x.transcription for x in layers),
+        redaction=_first(x.redaction for x in layers),
+        caller_id_enabled=_first(c.enabled for c in caller_id),
+        caller_id_enhanced=_first(c.enhanced for c in caller_id),
+        phi_fields=_first(n.phi_fields for n in notifications),
+        extra_phi_fields=tuple(extra_phi_fields),
+        users_mode=_first(x.users.mode for x in layers if x.users is not None),
+        users=tuple(UserDesired(u.email, u.first_name, u.last_name, u.role) for u in users),
+    )
+
+
+def _selector(model: ConfigFileModel) -> AccountSelector:
+    if model.accounts is None:
+        return AccountSelector()
+    return AccountSelector(
+        include=tuple(model.accounts.include),
+        exclude=tuple(Exclusion(e.reason, e.id, e.name) for e in model.accounts.exclude),
+    )
+
+
+def _attestations(attestations: AttestationsModel | None) -> Attestations:
+    if attestations is None:
+        return Attestations()
+    baa, logins = attestations.baa, attestations.individual_logins
+    return Attestations(
+        baa=None
+        if baa is None
+        else BaaAttestation(
+            baa.counterparty, baa.effective_on, baa.confirmed_on, baa.by, baa.document
+        ),
+        individual_logins=None
+        if logins is None
+        else IndividualLoginsAttestation(logins.confirmed_on, logins.by),
+        max_age_days=attestations.max_age_days,
+    )
+
+
+def _integrations(model: ConfigFileModel) -> tuple[AllowedIntegration, ...] | None:
+    if model.integrations is None:
+        return None
+    return tuple(AllowedIntegration(i.name, i.baa) for i in model.integrations.allow)
+
+
+def _overrides(policy: PolicyModel | None) -> tuple[Override, ...]:
+    if policy is None:
+        return ()
+    return tuple(
+        Override(rule_id, o.enforcement, o.reason, o.approved_by, o.expires_on)
+        for rule_id, o in sorted(policy.overrides.items())
+    )
