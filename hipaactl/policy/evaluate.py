@@ -277,7 +277,7 @@ def _show(value: Any) -> str:
 
 
 def _show_all(values: Sequence[Any]) -> str:
-    return ", ".join(str(v) for v in values) if values else "none"
+    return ", ".join(str(v) for v in values)
 
 
 def _pass_message(check: Condition, actual: Any) -> str:
@@ -299,7 +299,7 @@ def _fail_message(check: Condition, actual: Any, expected: Any, ctx: _Context) -
     if op in ("in", "not_in"):
         listed = REF_LABELS[ref] if ref else "[" + ", ".join(_show(v) for v in expected) + "]"
         if ref and op == "in":
-            listed += f": {_show_all(expected)}"
+            listed += f": {_show_all(expected)}" if expected else ", which is empty"
         verb = "must be one of" if op == "in" else "must not be one of"
         return f"{field} is {_show(actual)} ({verb} {listed})"
     if op == "matches":

@@ -195,11 +195,25 @@ def parse_pack_bytes(data: bytes, *, origin: str, source_path: str) -> Pack:
     try:
         model = parse_pack(document)
     except ValidationError as exc:
-        raise _pack_error(origin, list(_schema_problems(exc, document))) from None
-    problems = list(_grammar_problems(model))
+        problems = [*_schema_problems(exc, document), *_grammar_problems(_valid_rules(document))]
+        raise _pack_error(origin, problems) from None
+    problems = list(_grammar_problems(list(enumerate(model.rule))))
     if problems:
         raise _pack_error(origin, problems)
     return _to_pack(model, sha256=hashlib.sha256(data).hexdigest(), source_path=source_path)
+
+
+def _valid_rules(document: Mapping[str, Any]) -> list[tuple[int, RuleModel]]:
+    """The rules that pass the schema when another part does not, so that their grammar
+    problems are reported in the same run."""
+    raw = document.get("rule")
+    valid: list[tuple[int, RuleModel]] = []
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        try:
+            valid.append((index, RuleModel.model_validate(item)))
+        except ValidationError:
+            continue  # already reported by the schema problems
+    return valid
 
 
 def _pack_error(origin: str, problems: list[str]) -> PolicyPackError:
@@ -264,9 +278,9 @@ def _rule_label(loc: Sequence[int | str], document: Mapping[str, Any]) -> str:
 # -- the rule grammar ----------------------------------------------------------------
 
 
-def _grammar_problems(model: PackFile) -> Iterator[str]:
+def _grammar_problems(rules: Sequence[tuple[int, RuleModel]]) -> Iterator[str]:
     seen: set[str] = set()
-    for index, rule in enumerate(model.rule):
+    for index, rule in rules:
         where = f"{rule.id}: rule[{index}]"
         if rule.id in seen:
             yield f"{where}.id: rule id {rule.id} appears twice in this pack"

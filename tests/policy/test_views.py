@@ -1,0 +1,224 @@
+"""What rules see of the declared config and of live state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from hipaactl.config.model import (
+    AccountDesired,
+    AccountSelector,
+    AgencySecurityDesired,
+    Attestations,
+    Exclusion,
+    IndividualLoginsAttestation,
+)
+from hipaactl.policy.model import ResourceView
+from hipaactl.policy.views import (
+    RESOURCE_FIELDS,
+    declared_views,
+    live_views,
+    read_only_resource_kinds,
+    unread_collections,
+)
+from hipaactl.scope import classify_accounts
+from hipaactl.state import AccountState, LiveState
+
+from .builders import (
+    TODAY,
+    account,
+    account_spec,
+    attestations,
+    builtin_packs,
+    config,
+    info,
+    live,
+    pack,
+    security,
+    settings,
+    user,
+)
+
+
+def by_address(views: tuple[ResourceView, ...]) -> dict[str, ResourceView]:
+    addresses = [v.address for v in views]
+    assert len(addresses) == len(set(addresses)), "addresses must be unique"
+    return {v.address: v for v in views}
+
+
+# -- declared ------------------------------------------------------------------------
+
+
+def test_declared_views_hold_only_declared_keys() -> None:
+    world = config(
+        agency_security=AgencySecurityDesired(idle_timeout_minutes=30),
+        defaults=AccountDesired(recordings_encrypted=True, transcription="secure"),
+        accounts=(
+            account_spec(
+                1001,
+                recordings_enabled=True,
+                recordings_encrypted=False,
+                transcription="off",
+                caller_id_enabled=False,
+            ),
+        ),
+    )
+    views = by_address(declared_views(world))
+    assert dict(views["agency.security"].values) == {"idle_timeout_minutes": 30}
+    assert dict(views["defaults.settings"].values) == {
+        "encrypted_recordings": True,
+        "transcription_mode": "secure",
+    }
+    assert dict(views["defaults.call_settings"].values) == {"transcription": True}
+    assert views["defaults.settings"].account_id is None
+    # transcription = "off": profiles stop transcribing, transcription_mode is left alone.
+    assert dict(views["account[1001].settings"].values) == {"encrypted_recordings": False}
+    profile = views['account[1001].call_settings["*"]']
+    assert profile.account_id == 1001
+    assert dict(profile.values) == {
+        "inbound_recordings_on": True,
+        "outbound_recording_on": True,
+        "records": True,
+        "transcription": False,
+        "callerid_enabled": False,
+    }
+
+
+def test_declared_users_are_addressed_by_lowercased_email() -> None:
+    from hipaactl.config.model import UserDesired
+
+    lee = UserDesired(
+        email="Dr.Lee@Clinic.example", first_name="Ada", last_name="Lee", role="admin"
+    )
+    world = config(accounts=(account_spec(1001, users=(lee,)),))
+    views = by_address(declared_views(world))
+    declared = views['account[1001].user["dr.lee@clinic.example"]']
+    assert dict(declared.values) == {
+        "email": "dr.lee@clinic.example",
+        "local_part": "dr.lee",
+        "role": "admin",
+    }
+
+
+# -- live ----------------------------------------------------------------------------
+
+
+def live_world(state: LiveState, **config_overrides: object) -> dict[str, ResourceView]:
+    world = config(**config_overrides)
+    scope = classify_accounts(world, state.all_accounts)
+    return by_address(live_views(world, state, scope, today=TODAY, packs=builtin_packs()))
+
+
+def test_live_views_of_a_managed_account() -> None:
+    views = live_world(live(account(plan="Marketing Pro")))
+    assert dict(views["account[1001].plan"].values) == {"plan": "marketing_pro"}
+    assert dict(views["account[1001]"].values) == {"classification": "managed"}
+    assert dict(views['account[1001].user["dr.lee@clinic.example"]'].values) == {
+        "email": "dr.lee@clinic.example",
+        "local_part": "dr.lee",
+        "role": "admin",
+        "status": "active",
+    }
+    assert views['account[1001].call_settings["CS1"]'].values["records"] is True
+    assert views['account[1001].integration["I1"]'].values["name"] == "salesforce"
+    assert set(views) >= {
+        "agency.security",
+        "attestation.baa",
+        "attestation.individual_logins",
+        "account[1001].settings",
+        'account[1001].notification["N1"]',
+        'account[1001].trigger["T1"]',
+        'account[1001].number["TPN1"]',
+    }
+
+
+def test_every_view_field_is_in_the_field_table() -> None:
+    views = live_world(live(account()))
+    for found in views.values():
+        assert set(found.values) == RESOURCE_FIELDS[found.resource_type], found.address
+
+
+def test_unreadable_fields_are_left_out() -> None:
+    state = live(
+        account(settings=settings(transcription_mode=None)),
+        agency_security=security(two_factor=None),
+    )
+    views = live_world(state)
+    assert "transcription_mode" not in views["account[1001].settings"].values
+    assert "two_factor" not in views["agency.security"].values
+
+
+def test_excluded_and_unclassified_accounts_get_only_their_classification() -> None:
+    state = live(account(), others=(info(1999, name="Sandbox"), info(2000, name="Old")))
+    selector = AccountSelector(include=(1001,), exclude=(Exclusion(reason="no PHI", id=1999),))
+    views = live_world(state, selector=selector)
+    assert views["account[1999]"].values["classification"] == "excluded"
+    assert views["account[2000]"].values["classification"] == "unclassified"
+    assert not any(a.startswith(("account[1999].", "account[2000].")) for a in views)
+
+
+@pytest.mark.parametrize(
+    ("confirmed_on", "max_age_days", "current"),
+    [
+        (dt.date(2025, 6, 1), None, True),  # exactly 365 days ago
+        (dt.date(2025, 5, 31), None, False),
+        (dt.date(2026, 3, 1), 60, False),  # [attestations] max_age_days shortens it
+        (dt.date(2026, 4, 15), 60, True),
+        (dt.date(2026, 6, 2), None, False),  # not yet: the loader refuses it, views too
+    ],
+)
+def test_attestation_currency(
+    confirmed_on: dt.date, max_age_days: int | None, current: bool
+) -> None:
+    logins = IndividualLoginsAttestation(confirmed_on=confirmed_on, by="compliance@clinic.example")
+    chosen = replace(attestations(individual_logins=logins), max_age_days=max_age_days)
+    views = live_world(live(), attestations=chosen)
+    values = views["attestation.individual_logins"].values
+    assert values["current"] is current
+    assert values["present"] is True
+    assert values["confirmed_on"] == confirmed_on.isoformat()
+
+
+def test_missing_attestation() -> None:
+    values = live_world(live(), attestations=Attestations()).get("attestation.baa")
+    assert values is not None
+    assert dict(values.values) == {"present": False, "current": False, "max_age_days": 365}
+
+
+def test_pack_max_age_applies() -> None:
+    world = config()
+    state = live()
+    scope = classify_accounts(world, state.all_accounts)
+    short = pack(attestation_max_age_days=30)
+    views = by_address(live_views(world, state, scope, today=TODAY, packs=(short,)))
+    assert views["attestation.baa"].values["current"] is False  # confirmed 2026-01-15
+
+
+def test_unread_collections() -> None:
+    partial = AccountState(info=info(1001), settings=settings(), users=(user(),))
+    state = LiveState(
+        agency_security=None, all_accounts=(info(1001), info(1002)), accounts=(partial,)
+    )
+    scope = classify_accounts(config(), state.all_accounts)
+    unread = unread_collections(state, scope)
+    assert (None, "agency.security") in unread
+    assert (1001, "settings") not in unread
+    assert (1001, "call_settings") in unread
+    assert {t for aid, t in unread if aid == 1002} == set(RESOURCE_FIELDS) & {
+        "settings",
+        "call_settings",
+        "user",
+        "notification",
+        "trigger",
+        "number",
+        "integration",
+    }
+
+
+def test_read_only_kinds_follow_packs_and_integrations_table() -> None:
+    current, old = builtin_packs("ctm-hipaa-current"), builtin_packs("ctm-hipaa-2018")
+    assert read_only_resource_kinds(current, config()) == {"numbers", "integrations"}
+    assert read_only_resource_kinds(current, config(integrations=None)) == {"numbers"}
+    assert read_only_resource_kinds(old, config()) == frozenset()
