@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -58,7 +59,8 @@ class Condition:
 
     field: str
     op: Op
-    value: Any = field(hash=False)  # a literal (str, int, bool, list) or a Ref
+    # ``dataclasses.field``: the ``field`` attribute above shadows the name in this class.
+    value: Any = dataclasses.field(hash=False)  # a literal (str, int, bool, list) or a Ref
     quantifier: Quantifier | None = None
     over: str | None = None
 
