@@ -36,6 +36,7 @@ from hipaactl.desired import (
     resource_address,
 )
 from hipaactl.policy.model import Pack, RuleResult
+from hipaactl.policy.packs import BUILTIN_PREFIX
 from hipaactl.policy.views import DECLARED_PROFILE_ID
 from hipaactl.scope import find_exclusion
 from hipaactl.state import AccountInfo, AccountState, AgencySecurity, CallSettings, User
@@ -164,7 +165,7 @@ def header_comments(source: ImportSource) -> tuple[str, ...]:
 
 def policy_refs(source: ImportSource) -> list[str]:
     """Pack ids as they are; pack file paths made relative to the new file's folder."""
-    files = {p.source_path for p in source.packs if not p.source_path.startswith("builtin:")}
+    files = {p.source_path for p in source.packs if not p.source_path.startswith(BUILTIN_PREFIX)}
     config_dir = source.config.directory
     return [
         relative_path(config_dir / ref, source.out_dir) if ref in files else ref

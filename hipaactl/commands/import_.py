@@ -83,8 +83,14 @@ def gate_results(
     """The gate's results on ``text``, loaded as a config file from ``folder``; or, when
     it does not load, warnings naming each problem (the file is written anyway, for the
     user to fix)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=".hipaactl-import-", suffix=".toml", dir=folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=".hipaactl-import-", suffix=".toml", dir=folder)
+    except OSError as exc:
+        raise HipaactlError(
+            f"cannot write a temporary file in {folder} to check the policy gate: {exc.strerror}",
+            hint="choose an output folder you can write to with -o",
+        ) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as temp:
             temp.write(text)
