@@ -45,18 +45,35 @@ class RefResolver(Protocol):
         ...
 
 
-@dataclass(frozen=True)
 class ConfigRefs:
-    """Refs resolved from pack data and the config.
+    """Refs resolved from pack data and the config, computed once per (ref, pack, account).
 
     ``require_login_for_recordings`` decides whether ``recording_url`` is PHI: the
     desired value when declared, else the live one, else None (unknown: it is PHI).
     """
 
-    config: Config
-    require_login_for_recordings: bool | None
+    def __init__(self, config: Config, require_login_for_recordings: bool | None) -> None:
+        self.config = config
+        self.require_login_for_recordings = require_login_for_recordings
+        self._extra = {spec.id: spec.desired.extra_phi_fields for spec in config.accounts}
+        allowed = config.integrations or ()
+        self._with_baa = frozenset(i.name.lower() for i in allowed if i.baa)
+        self._without_baa = frozenset(i.name.lower() for i in allowed if not i.baa)
+        self._cache: dict[tuple[RefName, str, int | None], tuple[Any, ...]] = {}
 
     def resolve(self, name: RefName, pack: Pack, account_id: int | None) -> tuple[Any, ...]:
+        # Only the PHI list varies by account (``extra_phi_fields``).
+        key = (name, pack.id, account_id if name == "phi_fields" else None)
+        if key not in self._cache:
+            self._cache[key] = self._compute(name, pack, account_id)
+        return self._cache[key]
+
+    def note(self, name: RefName, value: Any) -> str | None:
+        if name == "allowed_integrations" and value in self._without_baa:
+            return f"no BAA: {value} is allowed in [integrations] with baa = false"
+        return None
+
+    def _compute(self, name: RefName, pack: Pack, account_id: int | None) -> tuple[Any, ...]:
         if name == "phi_fields":
             fields = phi_fields_for(
                 (pack,),
@@ -67,22 +84,14 @@ class ConfigRefs:
         if name == "eligible_plans":
             return tuple(normalize_plan(p) for p in pack.eligible_plans)
         if name == "allowed_integrations":
-            return tuple(sorted(self._integrations(baa=True)))
+            return tuple(sorted(self._with_baa))
         return tuple(p.lower() for p in pack.shared_mailbox_local_parts)
 
-    def note(self, name: RefName, value: Any) -> str | None:
-        if name == "allowed_integrations" and value in self._integrations(baa=False):
-            return f"no BAA: {value} is allowed in [integrations] with baa = false"
-        return None
-
     def _extra_phi_fields(self, account_id: int | None) -> tuple[str, ...]:
-        spec = None if account_id is None else self.config.spec_for(account_id)
-        desired = spec.desired if spec is not None else self.config.defaults
-        return desired.extra_phi_fields
-
-    def _integrations(self, *, baa: bool) -> frozenset[str]:
-        allowed = self.config.integrations or ()
-        return frozenset(i.name.lower() for i in allowed if i.baa is baa)
+        """An ``[[account]]``'s list (defaults merged in), else ``[defaults]``'s."""
+        if account_id is not None and account_id in self._extra:
+            return self._extra[account_id]
+        return self.config.defaults.extra_phi_fields
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,7 @@ def live_views(
         views.append(_security_view(live.agency_security))
     views.extend(_attestation_views(config, today, attestation_max_age_days(packs, config)))
     views.extend(_classification_views(scope))
+    states = {state.id: state for state in live.accounts}  # LiveState.account() is linear
     for info in scope.managed:
         views.append(
             _view(
@@ -214,7 +215,7 @@ def live_views(
                 {"plan": normalize_plan(info.plan)},
             )
         )
-        state = live.account(info.id)
+        state = states.get(info.id)
         if state is not None:
             views.extend(_account_views(state))
     return tuple(views)
@@ -227,8 +228,9 @@ def unread_collections(live: LiveState, scope: Scope) -> frozenset[tuple[int | N
     unread: set[tuple[int | None, str]] = set()
     if live.agency_security is None:
         unread.add((None, "agency.security"))
+    states = {state.id: state for state in live.accounts}
     for info in scope.managed:
-        state = live.account(info.id)
+        state = states.get(info.id)
         for kind, resource_type in KIND_RESOURCE_TYPES.items():
             if state is None or getattr(state, kind) is None:
                 unread.add((info.id, resource_type))
