@@ -174,3 +174,18 @@ def test_manual_actions_group_rules_per_address_and_skip_waived() -> None:
     assert action.rule_ids == ("A-01", "B-01")
     assert action.message == "not b; not a"
     assert action.remediation == ("fix it",)
+
+
+def test_declared_shared_mailbox_user_is_an_advisory_warning() -> None:
+    from hipaactl.config.model import UserDesired
+
+    desk = UserDesired(
+        email="FrontDesk@clinic.example", first_name="Front", last_name="Desk", role="agent"
+    )
+    outcome = evaluate_gate(
+        config(accounts=(account_spec(1001, users=(desk,)),)), CURRENT, today=TODAY
+    )
+    assert outcome.passed
+    assert failing_ids(outcome.advisory_failures) == [
+        ("CTM-LOGIN-02", 'account[1001].user["frontdesk@clinic.example"]')
+    ]
