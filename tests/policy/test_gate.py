@@ -7,6 +7,7 @@ from hipaactl.config.model import (
     AccountSelector,
     AgencySecurityDesired,
     Attestations,
+    UserDesired,
 )
 from hipaactl.policy.gate import evaluate_gate, evaluate_live, manual_actions
 from hipaactl.policy.model import Condition, RuleResult
@@ -177,8 +178,6 @@ def test_manual_actions_group_rules_per_address_and_skip_waived() -> None:
 
 
 def test_declared_shared_mailbox_user_is_an_advisory_warning() -> None:
-    from hipaactl.config.model import UserDesired
-
     desk = UserDesired(
         email="FrontDesk@clinic.example", first_name="Front", last_name="Desk", role="agent"
     )

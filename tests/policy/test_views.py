@@ -14,6 +14,7 @@ from hipaactl.config.model import (
     Attestations,
     Exclusion,
     IndividualLoginsAttestation,
+    UserDesired,
 )
 from hipaactl.policy.model import ResourceView
 from hipaactl.policy.views import (
@@ -87,8 +88,6 @@ def test_declared_views_hold_only_declared_keys() -> None:
 
 
 def test_declared_users_are_addressed_by_lowercased_email() -> None:
-    from hipaactl.config.model import UserDesired
-
     lee = UserDesired(
         email="Dr.Lee@Clinic.example", first_name="Ada", last_name="Lee", role="admin"
     )
