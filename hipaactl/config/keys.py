@@ -8,6 +8,7 @@ arrays. It only needs to be right for valid TOML.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -77,7 +78,9 @@ def find_secret_keys(document: Any, prefix: KeyPath = ()) -> Iterator[KeyPath]:
 def scan_key_lines(text: str) -> dict[str, int]:
     """Map every declared key path (and array element) of a valid TOML text to its line."""
     scanner = _Scanner(text)
-    scanner.scan()
+    # Lines only help locate issues: a scanner slip must never hide the issues themselves.
+    with contextlib.suppress(ValueError, IndexError):
+        scanner.scan()
     return {format_key_path(path): line for path, line in scanner.lines.items()}
 
 

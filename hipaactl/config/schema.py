@@ -98,7 +98,7 @@ class UsersModel(_Model):
 
 
 class AccountSettingsModel(_Model):
-    """Per-account settings: ``[defaults]``, overridable in each ``[[account]]``."""
+    """Per-account settings: [defaults], overridable in each [[account]]."""
 
     recordings: RecordingsModel | None = None
     transcription: Transcription | None = None
@@ -118,7 +118,7 @@ class UserModel(_Model):
 
 
 class AccountModel(AccountSettingsModel):
-    """An account that is always managed; any ``[defaults]`` key may be overridden."""
+    """An account that is always managed; any [defaults] key may be overridden."""
 
     id: int = Field(ge=1)
     user: list[UserModel] = Field(default_factory=list)
@@ -164,7 +164,7 @@ class AgencyModel(_Model):
 
 
 class ExclusionModel(_Model):
-    """An account left alone: by ``id``, or by ``name`` (a glob); ``reason`` is required."""
+    """An account left alone: by id, or by name (a glob); reason is required."""
 
     id: int | None = Field(default=None, ge=1)
     name: NonBlank | None = None
@@ -181,7 +181,7 @@ class ExclusionModel(_Model):
 
 
 class AccountsModel(_Model):
-    """Which accounts are managed besides the ``[[account]]`` entries."""
+    """Which accounts are managed besides the [[account]] entries."""
 
     include: list[int | NonBlank]
     exclude: list[ExclusionModel] = Field(default_factory=list)

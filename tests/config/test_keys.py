@@ -3,6 +3,9 @@ from __future__ import annotations
 import sys
 
 import pytest
+import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hipaactl.config.keys import (
     find_secret_keys,
@@ -147,3 +150,46 @@ def test_scan_key_lines_finds_every_declared_key() -> None:
 def test_scan_key_lines_of_an_empty_text() -> None:
     assert scan_key_lines("") == {}
     assert scan_key_lines("# only a comment\r\n") == {}
+
+
+def all_key_paths(document: object, prefix: tuple[str | int, ...] = ()) -> set[str]:
+    found: set[str] = set()
+    items: list[tuple[str | int, object]] = []
+    if isinstance(document, dict):
+        items = list(document.items())
+    elif isinstance(document, list):
+        items = list(enumerate(document))
+    for name, value in items:
+        path = (*prefix, name)
+        found |= {format_key_path(path)} | all_key_paths(value, path)
+    return found
+
+
+KEYS = st.text(alphabet="abcXYZ_-. \"'é1", min_size=1, max_size=6)
+SCALARS = st.one_of(
+    st.integers(),
+    st.booleans(),
+    st.text(max_size=8),
+    st.dates(),
+    st.floats(allow_nan=False),
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(KEYS, inner, max_size=3),
+    ),
+    max_leaves=12,
+).filter(lambda d: isinstance(d, dict)) | st.dictionaries(
+    KEYS, st.lists(st.dictionaries(KEYS, SCALARS, max_size=3), max_size=3), max_size=3
+)
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, database=None)
+@given(DOCUMENTS)
+def test_scan_key_lines_finds_every_key_tomli_w_writes(document: dict[str, object]) -> None:
+    text = tomli_w.dumps(document)
+    assert tomllib.loads(text) == document
+    lines = scan_key_lines(text)
+    assert all_key_paths(document) <= set(lines)
+    assert all(1 <= line <= text.count("\n") + 1 for line in lines.values())
