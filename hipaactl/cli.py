@@ -19,20 +19,19 @@ from hipaactl import __version__
 from hipaactl.commands.console import CONSOLE, err, out, warn_all, write_text_file
 from hipaactl.errors import HipaactlError, UsageError
 
-EXIT_CODES_HELP = """
+EXIT_CODES_HELP = """\b
 Exit codes (every command):
-
   0  success; plan --detailed-exitcode: no changes; check: no mandatory rule failed
-
-  1  error: bad input or usage, API failure, unreadable state, stale or altered plan,
-     unsafe plan refused, partial or interrupted apply
-
+  1  error: bad input or usage, API failure, unreadable state, stale or altered
+     plan, unsafe plan refused, partial or interrupted apply
   2  plan --detailed-exitcode: changes (drift) present
+  3  a mandatory rule failed (validate and plan on the declared desired state,
+     check on live state)
 
-  3  a mandatory rule failed (validate/plan on the declared state, check on live state)
-
-Global options may come before or after the command: -c/--config FILE (default
+\b
+Global options go before or after the command: -c/--config FILE (default
 hipaa.toml, or $HIPAACTL_CONFIG), --no-color (or NO_COLOR), --debug.
+Results go to stdout; progress, warnings, prompts and errors to stderr.
 """
 
 app = typer.Typer(

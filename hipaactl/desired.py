@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hipaactl.addresses import AGENCY_ADDRESS, resource_address
 from hipaactl.changes import ResourceType
 from hipaactl.config.model import AccountDesired, Config
 from hipaactl.policy.model import Pack
@@ -18,7 +19,6 @@ from hipaactl.policy.phi import phi_fields_for
 from hipaactl.state import AccountState, LiveState, ResourceKind
 
 LOGIN_REQUIRED_FIELD = "require_login_for_recordings"
-AGENCY_ADDRESS = "agency.security"
 
 
 @dataclass(frozen=True)
@@ -47,21 +47,6 @@ class DesiredUsers:
 class DesiredState:
     resources: tuple[DesiredResource, ...]
     users: tuple[DesiredUsers, ...]
-
-
-def quoted(object_id: str) -> str:
-    """Addresses quote CTM ids and emails as JSON strings: ``user["a@b.org"]``."""
-    escaped = object_id.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def account_address(account_id: int) -> str:
-    return f"account[{account_id}]"
-
-
-def resource_address(account_id: int, kind: str, object_id: str | None = None) -> str:
-    base = f"{account_address(account_id)}.{kind}"
-    return base if object_id is None else f"{base}[{quoted(object_id)}]"
 
 
 def desired_for_account(config: Config, account_id: int) -> AccountDesired:

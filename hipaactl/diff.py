@@ -7,12 +7,11 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from hipaactl.addresses import resource_address
 from hipaactl.changes import ACTION_ORDER, Change
-from hipaactl.desired import DesiredResource, DesiredState, DesiredUsers, resource_address
+from hipaactl.desired import DesiredResource, DesiredState, DesiredUsers
 from hipaactl.inventory import LiveResource
 from hipaactl.state import AccountState, LiveState, User
-
-USER_FIELDS = ("email", "first_name", "last_name", "role")
 
 
 def changed_fields(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:

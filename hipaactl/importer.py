@@ -18,6 +18,7 @@ from typing import Any
 
 import tomli_w
 
+from hipaactl.addresses import AGENCY_ADDRESS, account_address, quoted, resource_address
 from hipaactl.config.keys import format_key_path
 from hipaactl.config.model import (
     DEFAULT_AUDIT_PATH,
@@ -28,12 +29,8 @@ from hipaactl.config.model import (
     ProviderSettings,
 )
 from hipaactl.desired import (
-    AGENCY_ADDRESS,
     CALL_SETTINGS_KEYS,
     SETTINGS_KEYS,
-    account_address,
-    quoted,
-    resource_address,
 )
 from hipaactl.policy.model import Pack, RuleResult
 from hipaactl.policy.packs import BUILTIN_PREFIX

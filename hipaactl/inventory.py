@@ -6,8 +6,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hipaactl.addresses import AGENCY_ADDRESS, account_address, resource_address
 from hipaactl.changes import ResourceType
-from hipaactl.desired import AGENCY_ADDRESS, account_address, resource_address
 from hipaactl.state import AccountState, LiveState
 
 

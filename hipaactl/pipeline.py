@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hipaactl.addresses import AGENCY_ADDRESS
 from hipaactl.canonical import digest
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
-from hipaactl.desired import AGENCY_ADDRESS, resolve_desired
+from hipaactl.desired import resolve_desired
 from hipaactl.diff import diff_state
 from hipaactl.errors import ConfigError, ConfigIssue, UsageError
 from hipaactl.inventory import fingerprint_document, live_resources

@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
+from hipaactl.addresses import AGENCY_ADDRESS, account_address
 from hipaactl.config.model import Config
-from hipaactl.desired import AGENCY_ADDRESS, account_address, desired_for_account, kinds_to_manage
+from hipaactl.desired import desired_for_account, kinds_to_manage
 from hipaactl.errors import HipaactlError, StateReadError
 from hipaactl.providers.base import Provider
 from hipaactl.scope import Scope

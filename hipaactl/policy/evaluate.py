@@ -17,10 +17,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from hipaactl.addresses import AGENCY_ADDRESS, account_address
 from hipaactl.config.model import Config
 from hipaactl.policy.model import Condition, Pack, Ref, RefName, ResourceView, Rule, RuleResult
 from hipaactl.policy.phi import phi_fields_for
-from hipaactl.policy.views import AGENCY_ADDRESS, account_address, normalize_plan
+from hipaactl.policy.views import normalize_plan
 
 Mode = Literal["live", "gate"]
 

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from hipaactl.addresses import AGENCY_ADDRESS, account_address, quoted
 from hipaactl.config.model import AccountDesired, Config, UserDesired
 from hipaactl.config.pack_schema import DEFAULT_ATTESTATION_MAX_AGE_DAYS
 from hipaactl.policy.model import Pack, ResourceView
@@ -30,7 +31,6 @@ from hipaactl.state import (
     User,
 )
 
-AGENCY_ADDRESS = "agency.security"
 DEFAULTS_PREFIX = "defaults"
 DECLARED_PROFILE_ID = "*"  # the one synthetic profile a config's call-settings keys describe
 
@@ -83,16 +83,6 @@ _READ_ONLY_KINDS: Mapping[str, ResourceKind] = {
     "number": "numbers",
     "integration": "integrations",
 }
-
-
-def quoted(object_id: str) -> str:
-    """Addresses quote CTM ids and emails as JSON strings: ``user["a@b.org"]``."""
-    escaped = object_id.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def account_address(account_id: int) -> str:
-    return f"account[{account_id}]"
 
 
 def _view(
