@@ -22,7 +22,7 @@ from hipaactl.policy.packs import load_packs
 from hipaactl.policy.views import read_only_resource_kinds
 from hipaactl.providers.base import Provider
 from hipaactl.read import Progress, list_accounts, read_live_state
-from hipaactl.scope import Scope, classify_accounts
+from hipaactl.scope import Scope, classify_accounts, find_exclusion
 from hipaactl.state import AccountInfo, LiveState
 from hipaactl.targets import is_selected, unmatched
 from hipaactl.unsafe import mark_unsafe
@@ -55,18 +55,37 @@ def config_digest(config: Config, packs: Sequence[Pack]) -> str:
     return digest([config.sha256, *custom])
 
 
-def check_declared_accounts(config: Config, accounts: Sequence[AccountInfo]) -> None:
-    live_ids = {a.id for a in accounts}
-    issues = [
-        ConfigIssue(
-            file=str(config.path),
-            key=f"account[#{spec.index}].id",
-            line=config.key_lines.get(f"account[#{spec.index}]"),
-            message=f"account {spec.id} does not exist in live state",
+def _declared_account_problem(
+    config: Config, account_id: int, live: dict[int, AccountInfo]
+) -> str | None:
+    info = live.get(account_id)
+    if info is None:
+        return f"account {account_id} does not exist in live state"
+    exclusion = find_exclusion(config.selector, info)
+    if exclusion is not None:
+        # Id exclusions are caught when loading; name globs only match live names.
+        return (
+            f"account {account_id} ({info.name!r}) is declared in [[account]] but excluded "
+            f"by [accounts] exclude name = {exclusion.name!r}"
         )
-        for spec in config.accounts
-        if spec.id not in live_ids
-    ]
+    return None
+
+
+def check_declared_accounts(config: Config, accounts: Sequence[AccountInfo]) -> None:
+    """Every ``[[account]]`` must exist in live state and not be excluded."""
+    live = {a.id: a for a in accounts}
+    issues = []
+    for spec in config.accounts:
+        problem = _declared_account_problem(config, spec.id, live)
+        if problem is not None:
+            issues.append(
+                ConfigIssue(
+                    file=str(config.path),
+                    key=f"account[#{spec.index}].id",
+                    line=config.key_lines.get(f"account[#{spec.index}]"),
+                    message=problem,
+                )
+            )
     if issues:
         raise ConfigError(issues)
 
