@@ -148,3 +148,27 @@ class EndpointTable:
             f"the {name} endpoint is inferred (CTM documents no path for it); if your CTM "
             f'API serves it elsewhere, set [provider.endpoints] {name} = "/your/path"'
         )
+
+
+def _methods(endpoint: Endpoint) -> str:
+    reads = f"GET `{endpoint.collection}`"
+    if endpoint.item is None:
+        return reads
+    if endpoint.item == endpoint.collection:
+        return f"GET/PUT `{endpoint.collection}`"
+    writes = "PUT/DELETE" if endpoint.name == "users" else "PUT"
+    creates = "GET/POST" if endpoint.name == "users" else "GET"
+    return f"{creates} `{endpoint.collection}` · {writes} `{endpoint.item}`"
+
+
+def endpoint_table_markdown() -> str:
+    """The endpoint table as the README shows it (a test keeps the two in sync)."""
+    lines = [
+        "| name (`[provider.endpoints]` key) | requests | path | fields read |",
+        "|---|---|---|---|",
+    ]
+    for e in ENDPOINTS:
+        lines.append(
+            f"| `{e.name}` | {_methods(e)} | {e.status} | {e.fields_status}: {e.description} |"
+        )
+    return "\n".join(lines) + "\n"
