@@ -250,6 +250,42 @@ def show(
         out(render_plan(saved))
 
 
+@app.command()
+def check(
+    report_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="Report format: text, json, markdown, sarif or junit (default text)."
+        ),
+    ] = "text",
+    out_file: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Write the report to this file.")
+    ] = None,
+    pack: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pack",
+            help="A pack id or file (relative to the working directory) to check against "
+            "instead of the configured packs (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Audit the live state against the policy packs: a compliance report.
+
+    Exit 0 when every mandatory check passed, 3 when a mandatory rule failed or needs an
+    attestation, 1 when something could not be read or evaluated (errors win).
+    """
+    from hipaactl.commands.check import CheckRequest, parse_report_format, run_check
+
+    request = CheckRequest(
+        config=_GLOBALS.config,
+        report_format=parse_report_format(report_format),
+        out_file=out_file,
+        packs=tuple(pack or ()),
+    )
+    raise typer.Exit(run_check(request))
+
+
 @app.command(name="import")
 def import_(
     account: Annotated[

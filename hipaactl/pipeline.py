@@ -19,11 +19,12 @@ from hipaactl.plan import Plan
 from hipaactl.policy.gate import GateOutcome, evaluate_gate, evaluate_live, manual_actions
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs
-from hipaactl.policy.views import read_only_resource_kinds
+from hipaactl.policy.views import KIND_RESOURCE_TYPES, read_only_resource_kinds
 from hipaactl.providers.base import Provider
 from hipaactl.read import Progress, list_accounts, read_live_state
+from hipaactl.report import Report, build_report
 from hipaactl.scope import Scope, classify_accounts, find_exclusion
-from hipaactl.state import AccountInfo, LiveState
+from hipaactl.state import AccountInfo, LiveState, ResourceKind
 from hipaactl.targets import is_selected, unmatched
 from hipaactl.unsafe import mark_unsafe
 
@@ -154,4 +155,62 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
         packs=packs,
         gate_results=inputs.gate.results,
         warnings=tuple(dict.fromkeys([*inputs.gate.warnings, *warnings])),
+    )
+
+
+# -- check: the live audit ------------------------------------------------------------
+
+
+def checked_kinds(packs: Sequence[Pack]) -> frozenset[ResourceKind]:
+    """Every account collection a rule of ``packs`` looks at (its resource type or a
+    ``when`` quantifier), whatever the config manages; and users, for the access
+    inventory. Integrations are read even with no ``[integrations]`` declared."""
+    kind_of = {resource_type: kind for kind, resource_type in KIND_RESOURCE_TYPES.items()}
+    kinds: set[ResourceKind] = {"users"}
+    for pack in packs:
+        for rule in pack.rules:
+            types = [rule.resource, *(c.over for c in rule.when if c.over is not None)]
+            kinds.update(kind_of[t] for t in types if t in kind_of)
+    return frozenset(kinds)
+
+
+def read_live_for_check(
+    config: Config, packs: Sequence[Pack], provider: Provider, options: PlanOptions
+) -> LiveRead:
+    accounts = list_accounts(provider)
+    check_declared_accounts(config, accounts)
+    scope = classify_accounts(config, accounts)
+    live = read_live_state(
+        provider,
+        config,
+        scope,
+        accounts,
+        read_only=frozenset(),
+        targets=(),
+        parallelism=options.parallelism or config.provider.parallelism,
+        progress=options.progress,
+        only=checked_kinds(packs),
+    )
+    return LiveRead(scope, live)
+
+
+def build_check_report(
+    config: Config,
+    packs: Sequence[Pack],
+    provider: Provider,
+    options: PlanOptions,
+    *,
+    config_uri: str,
+) -> Report:
+    """Read every managed account's live state the packs look at and report on it.
+    A state that cannot be read raises ``StateReadError``: it is never a report."""
+    read = read_live_for_check(config, packs, provider, options)
+    return build_report(
+        config,
+        packs,
+        read.live,
+        read.scope,
+        evaluated_at=options.clock(),
+        config_uri=config_uri,
+        config_sha256=config_digest(config, packs),
     )

@@ -51,13 +51,21 @@ def plan_reads(
     scope: Scope,
     read_only: frozenset[ResourceKind],
     targets: Sequence[str],
+    *,
+    only: frozenset[ResourceKind] | None = None,
 ) -> tuple[ReadRequest, ...]:
+    """What to read of each managed account: the kinds its config manages plus
+    ``read_only``; or, with ``only`` (check), exactly those kinds whatever is managed."""
     requests = []
     for info in scope.managed:
-        if wanted(targets, account_address(info.id)):
-            requests.append(
-                ReadRequest(info, kinds_for_account(config, info.id, read_only, targets))
-            )
+        if not wanted(targets, account_address(info.id)):
+            continue
+        if only is None:
+            kinds = kinds_for_account(config, info.id, read_only, targets)
+        else:
+            prefix = account_address(info.id)
+            kinds = frozenset(k for k in only if wanted(targets, f"{prefix}.{KIND_SEGMENTS[k]}"))
+        requests.append(ReadRequest(info, kinds))
     return tuple(requests)
 
 
@@ -121,8 +129,9 @@ def read_live_state(
     targets: Sequence[str],
     parallelism: int,
     progress: Progress | None = None,
+    only: frozenset[ResourceKind] | None = None,
 ) -> LiveState:
-    requests = plan_reads(config, scope, read_only, targets)
+    requests = plan_reads(config, scope, read_only, targets, only=only)
     agency = _read_agency(provider) if needs_agency(config, requests, targets) else None
     accounts = read_accounts(provider, requests, parallelism=parallelism, progress=progress)
     return LiveState(agency_security=agency, all_accounts=all_accounts, accounts=accounts)

@@ -10,6 +10,14 @@ from hipaactl.apply import ApplyReport, ChangeResult
 from hipaactl.changes import Change, ManualAction
 from hipaactl.plan import Plan
 from hipaactl.policy.model import Pack, Rule, RuleResult
+from hipaactl.report import (
+    DISCLAIMER,
+    SECTION_TITLES,
+    Report,
+    RuleGroup,
+    passing_groups,
+    report_sections,
+)
 
 NO_CHANGES = "No changes. Live state matches the configuration."
 _SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
@@ -171,3 +179,73 @@ def render_rule(rule: Rule) -> str:
         f"  remediation: {rule.remediation}",
     ]
     return "\n".join(lines) + "\n"
+
+
+# -- check reports -----------------------------------------------------------------
+
+
+def _report_header(report: Report) -> list[str]:
+    lines = ["hipaactl check: HIPAA checklist audit of live state"]
+    lines.extend(f"  pack:   {p.id} {p.version} (sha256 {p.sha256})" for p in report.packs)
+    lines.append(f"  config: {report.config_uri} (sha256 {report.config_sha256})")
+    lines.append(f"  evaluated at {report.evaluated_at.isoformat(timespec='seconds')}")
+    return lines
+
+
+def _scope_lines(report: Report) -> list[str]:
+    scope = report.scope
+    lines = [
+        f"Scope: {len(scope.managed)} managed, {len(scope.excluded)} excluded, "
+        f"{len(scope.unclassified)} unclassified account(s)."
+    ]
+    if scope.managed:
+        lines.append("  managed: " + ", ".join(str(info.id) for info in scope.managed))
+    lines.extend(f"  excluded {e.info.id} ({e.info.name}): {e.reason}" for e in scope.excluded)
+    lines.extend(
+        f"  unclassified {info.id} ({info.name}): neither managed nor excluded"
+        for info in scope.unclassified
+    )
+    return lines
+
+
+def render_rule_group(group: RuleGroup) -> list[str]:
+    rule = group.rule
+    lines = [f"  {rule.id} ({rule.enforcement}, {rule.severity}) {rule.title}"]
+    lines.extend(f"      {r.address}: {r.message}" for r in group.results)
+    lines.append(f"      hipaa: {', '.join(rule.hipaa)} ({rule.hipaa_type})")
+    lines.append(f"      remediation: {rule.remediation}")
+    return lines
+
+
+def _passing_lines(report: Report) -> list[str]:
+    groups = passing_groups(report)
+    lines = [f"Passed ({sum(len(g.results) for g in groups)}):"]
+    lines.extend(
+        f"  {g.rule.id:<16} {len(g.results):>4} resource(s)  {g.rule.title}" for g in groups
+    )
+    return lines
+
+
+def _users_lines(report: Report) -> list[str]:
+    lines = [f"Users (access inventory, {len(report.users)}):"]
+    lines.extend(f"  account[{u.account}] {u.email} {u.role} {u.status}" for u in report.users)
+    return lines
+
+
+def _summary_line(report: Report) -> str:
+    return "Summary: " + ", ".join(f"{n} {name}" for name, n in report.summary().items()) + "."
+
+
+def render_report(report: Report) -> str:
+    """The check report as text: what failed first, grouped by rule, then what passed,
+    the users inventory, the summary, and the disclaimer last."""
+    blocks = [_report_header(report), _scope_lines(report)]
+    for name, groups in report_sections(report):
+        lines = [f"{SECTION_TITLES[name]}:"]
+        for group in groups:
+            lines.extend(render_rule_group(group))
+        blocks.append(lines)
+    blocks.append(_passing_lines(report))
+    blocks.append(_users_lines(report))
+    blocks.append([_summary_line(report), f"Result: {report.conclusion}.", DISCLAIMER])
+    return "\n\n".join("\n".join(block) for block in blocks) + "\n"

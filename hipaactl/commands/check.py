@@ -1,0 +1,127 @@
+"""``hipaactl check``: audit live state against the packs and write a compliance report.
+
+Exit 1 when anything could not be evaluated (the report is still written, listing every
+failure), else 3 when a mandatory rule failed or waits for an attestation, else 0.
+A state that could not be read at all raises ``StateReadError`` (exit 1) and writes no
+report: it is never reported as compliant.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from hipaactl.commands.console import err, out, progress_bar, warn_all, write_text_file
+from hipaactl.config.load import load_config
+from hipaactl.config.model import Config
+from hipaactl.errors import UsageError
+from hipaactl.pipeline import Clock, PlanOptions, build_check_report, utc_now
+from hipaactl.policy.model import Pack
+from hipaactl.policy.packs import load_packs
+from hipaactl.providers.base import Provider, ProviderContext, open_provider
+from hipaactl.render.json import render_json
+from hipaactl.render.junit import render_junit
+from hipaactl.render.markdown import render_markdown
+from hipaactl.render.sarif import render_sarif
+from hipaactl.render.text import render_report
+from hipaactl.report import Report, report_document
+
+ReportFormat = Literal["text", "json", "markdown", "sarif", "junit"]
+REPORT_FORMATS: tuple[ReportFormat, ...] = ("text", "json", "markdown", "sarif", "junit")
+
+RENDERERS: Mapping[ReportFormat, Callable[[Report], str]] = {
+    "text": render_report,
+    "json": lambda report: render_json(report_document(report)),
+    "markdown": render_markdown,
+    "sarif": render_sarif,
+    "junit": render_junit,
+}
+
+
+def parse_report_format(value: str) -> ReportFormat:
+    for name in REPORT_FORMATS:
+        if value == name:
+            return name
+    raise UsageError(f"--format {value!r} is not one of: {', '.join(REPORT_FORMATS)}")
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    config: Path
+    report_format: ReportFormat = "text"
+    out_file: Path | None = None
+    packs: tuple[str, ...] = ()  # --pack: replaces the configured packs
+    parallelism: int | None = None
+
+
+def config_uri(path: Path, working_dir: Path) -> str:
+    """The config file relative to the working directory (SARIF's %SRCROOT% in CI),
+    with forward slashes; absolute when it lies elsewhere."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(working_dir.resolve()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def select_packs(config: Config, refs: tuple[str, ...], working_dir: Path) -> tuple[Pack, ...]:
+    """``--pack`` ids or files (relative to the working directory) replace the config's
+    packs; without them, the config's ``policies`` (relative to the config file)."""
+    if refs:
+        return load_packs(refs, base_dir=working_dir)
+    return load_packs(config.policies, base_dir=config.directory, config_file=config.path)
+
+
+def _open_provider(config: Config) -> Provider:
+    context = ProviderContext(
+        settings=config.provider,
+        config_path=config.path,
+        work_dir=config.directory,
+        environ=dict(os.environ),
+    )
+    return open_provider(context)
+
+
+def make_report(request: CheckRequest, *, clock: Clock = utc_now) -> Report:
+    working_dir = Path.cwd()
+    config = load_config(request.config, today=clock().date())
+    packs = select_packs(config, request.packs, working_dir)
+    provider = _open_provider(config)
+    try:
+        with progress_bar("Reading live state") as progress:
+            options = PlanOptions(parallelism=request.parallelism, progress=progress, clock=clock)
+            return build_check_report(
+                config,
+                packs,
+                provider,
+                options,
+                config_uri=config_uri(config.path, working_dir),
+            )
+    finally:
+        provider.close()
+
+
+def _error_summary(report: Report) -> str:
+    names = "\n  ".join(f"{r.rule.id} {r.address}: {r.message}" for r in report.errors)
+    return (
+        f"error: {len(report.errors)} check(s) could not be evaluated; the report lists "
+        f"every result, but unknown data is never a pass:\n  {names}"
+    )
+
+
+def run_check(request: CheckRequest, *, clock: Clock = utc_now) -> int:
+    report = make_report(request, clock=clock)
+    warn_all(report.warnings)
+    text = RENDERERS[request.report_format](report)
+    if request.out_file is not None:
+        write_text_file(request.out_file, text)
+        err(f"Wrote the {request.report_format} report to {request.out_file}.")
+    else:
+        out(text)
+    if report.errors:
+        err(_error_summary(report))
+    err(f"check: {report.conclusion}.")
+    return report.exit_code
