@@ -413,6 +413,55 @@ def audit_show(
     out(render_json(records) if as_json else render_audit_records(records))
 
 
+@sandbox_app.command("serve")
+def sandbox_serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, help="Port (0: any free one).")] = 0,
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="Agency JSON document to serve (writes persist to it)."),
+    ] = None,
+    accounts: Annotated[
+        int | None,
+        typer.Option("--accounts", min=1, help="Serve a generated agency of N accounts."),
+    ] = None,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", min=0, help="Latency added to every request.")
+    ] = 0.0,
+    rate_limit: Annotated[
+        float | None,
+        typer.Option("--rate-limit", min=0.001, help="Requests/s before replying 429."),
+    ] = None,
+    fail_rate: Annotated[
+        float,
+        typer.Option("--fail-rate", min=0, max=1, help="Share of requests failing 502/503/504."),
+    ] = 0.0,
+    page_cap: Annotated[
+        int | None, typer.Option("--page-cap", min=1, help="At most N items per page.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for faults and generation.")] = 0,
+) -> None:
+    """Run the CTM-compatible HTTP simulator (Basic auth, CTM paging, faults, 429s).
+
+    Prints the URL it listens on; stops cleanly on SIGINT or SIGTERM. For tests and
+    benchmarks of the ctm provider: it never touches the embedded sandbox's working copy.
+    """
+    from hipaactl.commands.serve import ServeOptions, run_serve
+
+    options = ServeOptions(
+        host=host,
+        port=port,
+        state=state,
+        accounts=accounts,
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        fail_rate=fail_rate,
+        page_cap=page_cap,
+        seed=seed,
+    )
+    raise typer.Exit(run_serve(options))
+
+
 # ---------------------------------------------------------------------------- main
 
 

@@ -14,9 +14,23 @@ from hipaactl.inventory import LiveResource
 from hipaactl.state import AccountState, LiveState, User
 
 
+def _same(live: Any, desired: Any) -> bool:
+    """Equal in value and in JSON type: ``True`` is not ``1``, ``[a, b]`` is not ``(a, b)``."""
+    if type(live) is not type(desired):
+        return False
+    if isinstance(live, list):
+        return len(live) == len(desired) and all(map(_same, live, desired))
+    return bool(live == desired)
+
+
 def changed_fields(live: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
-    """Managed fields whose live value differs from the desired one (``True`` is not 1)."""
+    """Managed fields whose live value differs from the desired one (``True`` is not 1).
+
+    Most resources of a converged agency are unchanged, so a strict equality check
+    answers first; DeepDiff, costly per call, only looks at resources that differ."""
     current = {key: live.get(key) for key in desired}
+    if all(_same(current[key], value) for key, value in desired.items()):
+        return []
     diff = DeepDiff(current, dict(desired), ignore_order=False)
     return sorted(str(key) for key in diff.affected_root_keys)
 

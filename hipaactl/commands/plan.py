@@ -35,7 +35,9 @@ def run_plan(request: PlanRequest) -> int:
     finally:
         provider.close()
     warn_all(plan.warnings)
-    document = render_json(plan_document(plan))
+    # Rendering JSON for 10,000 accounts is not free: only when someone reads it.
+    wanted = request.out_file is not None or request.as_json
+    document = render_json(plan_document(plan)) if wanted else ""
     if request.out_file is not None:
         write_text_file(request.out_file, document)
         saved = request.out_file
