@@ -137,7 +137,8 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
     config, packs = inputs.config, inputs.packs
     read = read_live(inputs, provider, options)
     live = read.live
-    index = {r.address: r for r in live_resources(live)}
+    resources = live_resources(live)
+    index = {r.address: r for r in resources}
     changes = mark_unsafe(diff_state(resolve_desired(config, packs, live), live, index), live)
     results, warnings = evaluate_live(config, packs, live, read.scope, today=options.clock().date())
     manual = manual_actions(results)
@@ -148,7 +149,7 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
     return Plan(
         created_at=options.clock().isoformat(timespec="seconds"),
         config_sha256=config_digest(config, packs),
-        state_fingerprint=digest(fingerprint_document(live)),
+        state_fingerprint=digest(fingerprint_document(live, resources)),
         targets=options.targets,
         changes=changes,
         manual_actions=manual,
