@@ -121,6 +121,16 @@ class Report:
     def override_for(self, rule_id: str) -> Override | None:
         return next((o for o in self.overrides if o.rule_id == rule_id), None)
 
+    def waiver(self, rule_id: str) -> str:
+        """Why a rule's results are waived: the override's reason, approver and expiry."""
+        override = self.override_for(rule_id)
+        if override is None:
+            return "waived by [policy.overrides]"
+        return (
+            f"waived by [policy.overrides]: {override.reason} (approved by "
+            f"{override.approved_by}, expires {override.expires_on.isoformat()})"
+        )
+
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -79,8 +79,9 @@ def _scope(report: Report) -> list[str]:
     return lines
 
 
-def _group(group: RuleGroup) -> list[str]:
+def _group(group: RuleGroup, note: str | None) -> list[str]:
     rule = group.rule
+    waiver = [f"**Waiver:** {text(note)}", ""] if note is not None else []
     return [
         f"#### {text(rule.id)}: {text(rule.title)}",
         "",
@@ -90,6 +91,7 @@ def _group(group: RuleGroup) -> list[str]:
         "|---|---|",
         *(f"| {code(r.address)} | {text(r.message)} |" for r in group.results),
         "",
+        *waiver,
         f"**Remediation:** {text(rule.remediation)}",
         "",
         f"Checklist: _{text(rule.source)}_",
@@ -124,7 +126,8 @@ def render_markdown(report: Report) -> str:
     for name, groups in report_sections(report):
         lines = [f"### {text(SECTION_TITLES[name])}"]
         for group in groups:
-            lines.extend(["", *_group(group)])
+            note = report.waiver(group.rule.id) if name == "waived" else None
+            lines.extend(["", *_group(group, note)])
         blocks.append(lines)
     blocks.extend([_passing(report), _users(report), ["---", f"_{text(DISCLAIMER)}_"]])
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"

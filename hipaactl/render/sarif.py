@@ -108,13 +108,7 @@ def fingerprint(result: RuleResult) -> str:
 
 
 def _suppression(report: Report, result: RuleResult) -> dict[str, str]:
-    override = report.override_for(result.rule.id)
-    justification = "waived by [policy.overrides]"
-    if override is not None:
-        justification = (
-            f"{override.reason} (approved by {override.approved_by}, "
-            f"expires {override.expires_on.isoformat()})"
-        )
+    justification = report.waiver(result.rule.id)
     return {"kind": "external", "status": "accepted", "justification": justification}
 
 

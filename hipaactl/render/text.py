@@ -208,12 +208,14 @@ def _scope_lines(report: Report) -> list[str]:
     return lines
 
 
-def render_rule_group(group: RuleGroup) -> list[str]:
+def render_rule_group(group: RuleGroup, note: str | None = None) -> list[str]:
     rule = group.rule
     lines = [f"  {rule.id} ({rule.enforcement}, {rule.severity}) {rule.title}"]
     lines.extend(f"      {r.address}: {r.message}" for r in group.results)
     lines.append(f"      hipaa: {', '.join(rule.hipaa)} ({rule.hipaa_type})")
     lines.append(f"      remediation: {rule.remediation}")
+    if note is not None:
+        lines.append(f"      {note}")
     return lines
 
 
@@ -243,7 +245,8 @@ def render_report(report: Report) -> str:
     for name, groups in report_sections(report):
         lines = [f"{SECTION_TITLES[name]}:"]
         for group in groups:
-            lines.extend(render_rule_group(group))
+            note = report.waiver(group.rule.id) if name == "waived" else None
+            lines.extend(render_rule_group(group, note))
         blocks.append(lines)
     blocks.append(_passing_lines(report))
     blocks.append(_users_lines(report))
