@@ -141,6 +141,15 @@ TargetOption = Annotated[
     list[str] | None,
     typer.Option("--target", help="Only this address and what is under it (repeatable)."),
 ]
+NotifyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--notify",
+        metavar="URL",
+        help="Post a summary (no personal data) to URL, or slack:URL; never printed.",
+        show_default=False,
+    ),
+]
 ParallelismOption = Annotated[
     int | None,
     typer.Option("--parallelism", min=1, max=64, help="Accounts read/applied at once (default 8)."),
@@ -179,8 +188,13 @@ def plan(
     ] = False,
     target: TargetOption = None,
     parallelism: ParallelismOption = None,
+    notify: NotifyOption = None,
 ) -> None:
-    """Read live state, diff it against the config, and print the plan."""
+    """Read live state, diff it against the config, and print the plan.
+
+    With --notify (or $HIPAACTL_NOTIFY_URL) a summary without personal data is posted
+    when there are changes, manual actions, failed rules or errors.
+    """
     from hipaactl.commands.plan import PlanRequest, run_plan
 
     request = PlanRequest(
@@ -190,6 +204,7 @@ def plan(
         detailed_exitcode=detailed_exitcode,
         targets=tuple(target or ()),
         parallelism=parallelism,
+        notify=notify,
     )
     raise typer.Exit(run_plan(request))
 

@@ -1,17 +1,31 @@
-"""``hipaactl plan``: gate, read, diff, print; optionally save the plan."""
+"""``hipaactl plan``: gate, read, diff, print; optionally save the plan and alert."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
 from hipaactl.commands.console import err, out, warn_all, write_text_file
-from hipaactl.plan import plan_document
+from hipaactl.errors import HipaactlError
+from hipaactl.notify import (
+    NotifyError,
+    Pseudonymizer,
+    deliver,
+    error_summary,
+    failed_rules_summary,
+    notify_target,
+    plan_summary,
+)
+from hipaactl.plan import Plan, plan_document
 from hipaactl.render.json import render_json
 from hipaactl.render.text import render_plan
 
 DRIFT_EXIT_CODE = 2
+SOURCE = "hipaactl plan"
 
 
 @dataclass(frozen=True)
@@ -22,13 +36,39 @@ class PlanRequest:
     detailed_exitcode: bool = False
     targets: tuple[str, ...] = ()
     parallelism: int | None = None
+    notify: str | None = None
 
 
-def run_plan(request: PlanRequest) -> int:
+@dataclass(frozen=True)
+class PlanOutcome:
+    code: int
+    plan: Plan | None = None
+    gate_failures: tuple[tuple[str, str], ...] = ()
+
+
+def send_alert(target: str | None, build: Any) -> None:
+    """Post ``build(pseudonyms, environ)`` when there is a target and something to say;
+    a failed alert is reported and never changes the exit code."""
+    if target is None:
+        return
+    pseudonyms = Pseudonymizer.from_environ(os.environ)
+    summary: Mapping[str, Any] | None = build(pseudonyms, os.environ)
+    if summary is None:
+        return
+    if pseudonyms.warning:
+        warn_all([pseudonyms.warning])
+    try:
+        deliver(target, summary)
+    except NotifyError as exc:
+        err(f"warning: {exc}")
+
+
+def _plan(request: PlanRequest) -> PlanOutcome:
     inputs = load(request.config)
     code = gate_exit_code(inputs)
     if code:
-        return code
+        failures = tuple((r.rule.id, r.address) for r in inputs.gate.mandatory_failures)
+        return PlanOutcome(code, gate_failures=failures)
     provider = open_provider_for(inputs)
     try:
         plan = make_plan(inputs, provider, request.targets, request.parallelism)
@@ -43,4 +83,22 @@ def run_plan(request: PlanRequest) -> int:
         saved = request.out_file
         err(f"Saved the plan to {saved}; apply it with: hipaactl apply {saved}")
     out(document if request.as_json else render_plan(plan))
-    return DRIFT_EXIT_CODE if request.detailed_exitcode and plan.has_changes else 0
+    code = DRIFT_EXIT_CODE if request.detailed_exitcode and plan.has_changes else 0
+    return PlanOutcome(code, plan)
+
+
+def run_plan(request: PlanRequest) -> int:
+    target = notify_target(request.notify, os.environ)
+    try:
+        outcome = _plan(request)
+    except HipaactlError as exc:
+        message = str(exc)
+        send_alert(target, lambda p, env: error_summary(SOURCE, message, p, env))
+        raise
+    if outcome.plan is not None:
+        plan = outcome.plan
+        send_alert(target, lambda p, env: plan_summary(plan, p, env))
+    elif outcome.gate_failures:
+        failures = outcome.gate_failures
+        send_alert(target, lambda p, env: failed_rules_summary(SOURCE, failures, p, env))
+    return outcome.code
