@@ -270,16 +270,20 @@ def check(
     report_format: Annotated[
         str,
         typer.Option(
-            "--format", help="Report format: text, json, markdown, sarif or junit (default text)."
+            "--format",
+            metavar="text|json|markdown|sarif|junit",
+            help="Report format (default text).",
         ),
     ] = "text",
     out_file: Annotated[
-        Path | None, typer.Option("-o", "--out", help="Write the report to this file.")
+        Path | None,
+        typer.Option("-o", "--out", metavar="FILE", help="Write the report to this file."),
     ] = None,
     pack: Annotated[
         list[str] | None,
         typer.Option(
             "--pack",
+            metavar="ID|FILE",
             help="A pack id or file (relative to the working directory) to check against "
             "instead of the configured packs (repeatable).",
         ),
