@@ -10,7 +10,8 @@ and wall / floor, the plan process's peak RSS and CPU, and the CPU share of diff
 policy evaluation. That share comes from a second, in-process pass over the same
 generated agency read through the in-process transport (no HTTP, no latency):
 ``build_plan`` with the reads done beforehand and time.process_time around the functions
-it calls for diffing (resolve_desired, diff_state, mark_unsafe) and for policy
+it calls for diffing (resolve_agency, resolve_account, diff_account, diff_resources,
+mark_unsafe) and for policy
 evaluation (evaluate_live, manual_actions), divided by the wall time of the real plan
 run.
 
@@ -50,7 +51,7 @@ MAX_REQUESTS_PER_ACCOUNT = 6
 MAX_DIFF_POLICY_SHARE = 0.05
 
 # The functions build_plan calls for each stage (names in hipaactl.pipeline).
-DIFF_STAGES = ("resolve_desired", "diff_state", "mark_unsafe")
+DIFF_STAGES = ("resolve_agency", "resolve_account", "diff_account", "diff_resources", "mark_unsafe")
 POLICY_STAGES = ("evaluate_live", "manual_actions")
 
 CONFIG = """\
@@ -191,13 +192,25 @@ def time_diff_and_policy(config: Path, args: argparse.Namespace) -> StageTimes:
     read = pipeline.read_live(inputs, provider, pipeline.PlanOptions(parallelism=1))
     cpu = dict.fromkeys((*DIFF_STAGES, *POLICY_STAGES), 0.0)
     with ExitStack() as stack:
-        stack.enter_context(_replaced(pipeline, "read_live", lambda *_a, **_k: read))
+        stack.enter_context(_replaced(pipeline, "read_live", _replay(read)))
         for name in cpu:
             stack.enter_context(
                 _replaced(pipeline, name, _timed(getattr(pipeline, name), name, cpu))
             )
         pipeline.build_plan(inputs, provider, pipeline.PlanOptions())
     return StageTimes(sum(cpu[n] for n in DIFF_STAGES), sum(cpu[n] for n in POLICY_STAGES))
+
+
+def _replay(read: Any) -> Callable[..., Any]:
+    """A read_live that hands the accounts read beforehand to the plan's listener."""
+
+    def replay(*_args: Any, on_account: Any = None, **_kwargs: Any) -> Any:
+        for account in read.live.accounts:
+            if on_account is not None:
+                on_account(read.live.agency_security, account)
+        return read
+
+    return replay
 
 
 def _timed(function: Callable[..., Any], name: str, cpu: dict[str, float]) -> Callable[..., Any]:

@@ -7,7 +7,7 @@ computed here, so the diff stage compares like with like.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from hipaactl.changes import ResourceType
 from hipaactl.config.model import AccountDesired, Config
 from hipaactl.policy.model import Pack
 from hipaactl.policy.phi import phi_fields_for
-from hipaactl.state import AccountState, LiveState, ResourceKind
+from hipaactl.state import AccountState, AgencySecurity, LiveState, ResourceKind
 
 LOGIN_REQUIRED_FIELD = "require_login_for_recordings"
 
@@ -41,6 +41,12 @@ class DesiredUsers:
     account_id: int
     users: tuple[Mapping[str, str], ...] = field(hash=False)
     exact: bool = False
+
+
+@dataclass(frozen=True)
+class DesiredAccount:
+    resources: tuple[DesiredResource, ...]
+    users: DesiredUsers | None
 
 
 @dataclass(frozen=True)
@@ -128,23 +134,23 @@ CALL_SETTINGS_KEYS: Mapping[str, str] = {
 }
 
 
-def _login_required(config: Config, live: LiveState) -> tuple[bool | None, bool]:
+def _login_required(config: Config, agency: AgencySecurity | None) -> tuple[bool | None, bool]:
     """Whether login is required to hear recordings after the plan, and whether that
     value comes from a planned change (so dependent changes must wait for it)."""
     declared = config.agency_security.require_login_for_recordings
-    live_value = live.agency_security.require_login_for_recordings if live.agency_security else None
+    live_value = agency.require_login_for_recordings if agency else None
     if declared is None:
         return live_value, False
     return declared, declared != live_value
 
 
 def _field_list_resources(
-    config: Config, packs: tuple[Pack, ...], live: LiveState, account: AccountState
+    config: Config, packs: Sequence[Pack], agency: AgencySecurity | None, account: AccountState
 ) -> list[DesiredResource]:
     desired = desired_for_account(config, account.id)
     if desired.phi_fields != "strip":
         return []
-    login_required, login_planned = _login_required(config, live)
+    login_required, login_planned = _login_required(config, agency)
     phi = phi_fields_for(
         packs, extra=desired.extra_phi_fields, require_login_for_recordings=login_required
     )
@@ -220,24 +226,39 @@ def _desired_users(config: Config, account: AccountState) -> DesiredUsers | None
     return DesiredUsers(account.id, users, exact=desired.users_mode == "exact")
 
 
-def resolve_desired(config: Config, packs: tuple[Pack, ...], live: LiveState) -> DesiredState:
-    resources: list[DesiredResource] = []
-    agency = _declared(
+def resolve_agency(config: Config, agency: AgencySecurity | None) -> DesiredResource | None:
+    values = _declared(
         {
             "idle_timeout_minutes": config.agency_security.idle_timeout_minutes,
             "two_factor": config.agency_security.two_factor,
             LOGIN_REQUIRED_FIELD: config.agency_security.require_login_for_recordings,
         }
     )
-    if agency and live.agency_security is not None:
-        resources.append(
-            DesiredResource(AGENCY_ADDRESS, "agency.security", None, None, values=agency)
-        )
+    if not values or agency is None:
+        return None
+    return DesiredResource(AGENCY_ADDRESS, "agency.security", None, None, values=values)
+
+
+def resolve_account(
+    config: Config, packs: Sequence[Pack], agency: AgencySecurity | None, account: AccountState
+) -> DesiredAccount:
+    """One account's desired state; ``agency`` is live agency security (it decides
+    whether ``recording_url`` counts as PHI)."""
+    resources = [
+        *_account_resources(config, account),
+        *_field_list_resources(config, packs, agency, account),
+    ]
+    users = _desired_users(config, account) if account.users is not None else None
+    return DesiredAccount(tuple(resources), users)
+
+
+def resolve_desired(config: Config, packs: Sequence[Pack], live: LiveState) -> DesiredState:
+    agency = resolve_agency(config, live.agency_security)
+    resources: list[DesiredResource] = [agency] if agency is not None else []
     users: list[DesiredUsers] = []
     for account in live.accounts:
-        resources.extend(_account_resources(config, account))
-        resources.extend(_field_list_resources(config, packs, live, account))
-        account_users = _desired_users(config, account)
-        if account_users is not None and account.users is not None:
-            users.append(account_users)
+        desired = resolve_account(config, packs, live.agency_security, account)
+        resources.extend(desired.resources)
+        if desired.users is not None:
+            users.append(desired.users)
     return DesiredState(tuple(resources), tuple(users))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from deepdiff import DeepDiff
 
 from hipaactl.addresses import resource_address
 from hipaactl.changes import ACTION_ORDER, Change
-from hipaactl.desired import DesiredResource, DesiredState, DesiredUsers
-from hipaactl.inventory import LiveResource
+from hipaactl.desired import DesiredAccount, DesiredResource, DesiredState, DesiredUsers
+from hipaactl.inventory import LiveResource, account_resources
 from hipaactl.state import AccountState, LiveState, User
 
 
@@ -119,16 +119,31 @@ def sort_changes(changes: list[Change]) -> tuple[Change, ...]:
     return tuple(sorted(changes, key=lambda c: (c.address, ACTION_ORDER[c.action])))
 
 
+def diff_resources(
+    resources: Iterable[DesiredResource], live_index: Mapping[str, LiveResource]
+) -> list[Change]:
+    changes = []
+    for resource in resources:
+        current = live_index.get(resource.address)
+        change = _update(resource, current) if current is not None else None
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+def diff_account(desired: DesiredAccount, account: AccountState) -> list[Change]:
+    """One account's changes (unsorted), so accounts can be diffed as they are read."""
+    index = {r.address: r for r in account_resources(account)}
+    changes = diff_resources(desired.resources, index)
+    if desired.users is not None:
+        changes.extend(_user_changes(account, desired.users))
+    return changes
+
+
 def diff_state(
     desired: DesiredState, live: LiveState, live_index: Mapping[str, LiveResource]
 ) -> tuple[Change, ...]:
-    changes: list[Change] = []
-    for resource in desired.resources:
-        current = live_index.get(resource.address)
-        if current is not None:
-            change = _update(resource, current)
-            if change is not None:
-                changes.append(change)
+    changes = diff_resources(desired.resources, live_index)
     for users in desired.users:
         account = live.account(users.account_id)
         if account is not None:

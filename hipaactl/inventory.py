@@ -29,7 +29,7 @@ def plain(value: Any) -> dict[str, Any]:
     }
 
 
-def _account_resources(account: AccountState) -> Iterator[LiveResource]:
+def account_resources(account: AccountState) -> Iterator[LiveResource]:
     aid = account.id
     yield LiveResource(account_address(aid), "account", aid, None, plain(account.info))
     yield LiveResource(
@@ -61,7 +61,7 @@ def live_resources(live: LiveState) -> tuple[LiveResource, ...]:
         values = plain(live.agency_security)
         found.append(LiveResource(AGENCY_ADDRESS, "agency.security", None, None, values))
     for account in live.accounts:
-        found.extend(_account_resources(account))
+        found.extend(account_resources(account))
     return tuple(sorted(found, key=lambda r: r.address))
 
 

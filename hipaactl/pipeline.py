@@ -9,10 +9,11 @@ from pathlib import Path
 
 from hipaactl.addresses import AGENCY_ADDRESS
 from hipaactl.canonical import digest
+from hipaactl.changes import Change
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
-from hipaactl.desired import resolve_desired
-from hipaactl.diff import diff_state
+from hipaactl.desired import resolve_account, resolve_agency
+from hipaactl.diff import diff_account, diff_resources, sort_changes
 from hipaactl.errors import ConfigError, ConfigIssue, UsageError
 from hipaactl.inventory import fingerprint_document, live_resources
 from hipaactl.plan import Plan
@@ -21,10 +22,10 @@ from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs
 from hipaactl.policy.views import KIND_RESOURCE_TYPES, read_only_resource_kinds
 from hipaactl.providers.base import Provider
-from hipaactl.read import Progress, list_accounts, read_live_state
+from hipaactl.read import AccountListener, Progress, list_accounts, read_live_state
 from hipaactl.report import Report, build_report
 from hipaactl.scope import Scope, classify_accounts, find_exclusion
-from hipaactl.state import AccountInfo, LiveState, ResourceKind
+from hipaactl.state import AccountInfo, AccountState, AgencySecurity, LiveState, ResourceKind
 from hipaactl.targets import is_selected, unmatched
 from hipaactl.unsafe import mark_unsafe
 
@@ -105,7 +106,12 @@ class LiveRead:
     live: LiveState
 
 
-def read_live(inputs: Inputs, provider: Provider, options: PlanOptions) -> LiveRead:
+def read_live(
+    inputs: Inputs,
+    provider: Provider,
+    options: PlanOptions,
+    on_account: AccountListener | None = None,
+) -> LiveRead:
     config = inputs.config
     accounts = list_accounts(provider)
     check_declared_accounts(config, accounts)
@@ -119,6 +125,7 @@ def read_live(inputs: Inputs, provider: Provider, options: PlanOptions) -> LiveR
         targets=options.targets,
         parallelism=options.parallelism or config.provider.parallelism,
         progress=options.progress,
+        on_account=on_account,
     )
     return LiveRead(scope, live)
 
@@ -135,11 +142,21 @@ def _check_targets(targets: Sequence[str], addresses: list[str]) -> None:
 
 def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan:
     config, packs = inputs.config, inputs.packs
-    read = read_live(inputs, provider, options)
+    account_changes: list[Change] = []
+
+    def diff_as_read(agency: AgencySecurity | None, account: AccountState) -> None:
+        # Diffing while the other accounts are in flight hides its CPU behind the reads.
+        account_changes.extend(
+            diff_account(resolve_account(config, packs, agency, account), account)
+        )
+
+    read = read_live(inputs, provider, options, on_account=diff_as_read)
     live = read.live
     resources = live_resources(live)
     index = {r.address: r for r in resources}
-    changes = mark_unsafe(diff_state(resolve_desired(config, packs, live), live, index), live)
+    agency = resolve_agency(config, live.agency_security)
+    agency_changes = diff_resources([agency] if agency else [], index)
+    changes = mark_unsafe(sort_changes([*agency_changes, *account_changes]), live)
     results, warnings = evaluate_live(config, packs, live, read.scope, today=options.clock().date())
     manual = manual_actions(results)
     if options.targets:

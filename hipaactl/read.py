@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 
 from hipaactl.addresses import AGENCY_ADDRESS, account_address
 from hipaactl.config.model import Config
@@ -27,6 +28,9 @@ KIND_SEGMENTS: dict[ResourceKind, str] = {
 }
 
 Progress = Callable[[int, int], None]  # (accounts done, accounts total)
+# Called in the reading thread as each account arrives, with the live agency security,
+# so later stages can work while the other accounts are still being read.
+AccountListener = Callable[[AgencySecurity | None, AccountState], None]
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def read_accounts(
     *,
     parallelism: int,
     progress: Progress | None = None,
+    on_account: Callable[[AccountState], None] | None = None,
 ) -> tuple[AccountState, ...]:
     """Read every requested account; if any fails, raise naming every one that failed."""
     states: list[AccountState] = []
@@ -98,9 +103,13 @@ def read_accounts(
         for done, future in enumerate(as_completed(futures), start=1):
             request = futures[future]
             try:
-                states.append(future.result())
+                state = future.result()
             except HipaactlError as exc:
                 failures.append(f"{account_address(request.info.id)}: {exc}")
+            else:
+                states.append(state)
+                if on_account is not None and not failures:
+                    on_account(state)
             if progress is not None:
                 progress(done, len(requests))
     if failures:
@@ -130,8 +139,12 @@ def read_live_state(
     parallelism: int,
     progress: Progress | None = None,
     only: frozenset[ResourceKind] | None = None,
+    on_account: AccountListener | None = None,
 ) -> LiveState:
     requests = plan_reads(config, scope, read_only, targets, only=only)
     agency = _read_agency(provider) if needs_agency(config, requests, targets) else None
-    accounts = read_accounts(provider, requests, parallelism=parallelism, progress=progress)
+    listener = None if on_account is None else partial(on_account, agency)
+    accounts = read_accounts(
+        provider, requests, parallelism=parallelism, progress=progress, on_account=listener
+    )
     return LiveState(agency_security=agency, all_accounts=all_accounts, accounts=accounts)
