@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,10 @@ STATE_DIR_NAME = ".hipaactl"
 LOCK_FILE_NAME = "lock"
 INFO_FILE_NAME = "lock.info"
 _WAIT_HINT = "wait for it or pass --lock-timeout SECONDS"
+# The holder writes lock.info just after acquiring; a run that loses the race inside
+# that gap waits this long for the details, so the error can still name the holder.
+HOLDER_WAIT_SECONDS = 0.5
+_HOLDER_POLL_SECONDS = 0.01
 
 
 def lock_path(work_dir: Path) -> Path:
@@ -91,7 +96,8 @@ def held_message(info: LockInfo | None) -> str:
 class ApplyLock:
     """Exclusive use of a working directory for one run; a context manager.
 
-    ``timeout`` is how many seconds to wait for another run to finish (0: fail at once).
+    ``timeout`` is how many seconds to wait for another run to finish (0: fail at once);
+    ``holder_wait`` how long a loser waits for the holder's details to appear.
     Two ApplyLock objects conflict even within one process (each opens its own lock).
     Raises LockError when the lock is held or cannot be created.
     """
@@ -104,6 +110,7 @@ class ApplyLock:
         environ: Mapping[str, str],
         timeout: float = 0,
         clock: Clock = utc_now,
+        holder_wait: float = HOLDER_WAIT_SECONDS,
     ) -> None:
         if timeout < 0:
             raise UsageError(f"--lock-timeout must be 0 or more seconds, not {timeout:g}")
@@ -112,6 +119,7 @@ class ApplyLock:
         self._holder = user_at_host(environ)
         self._command = command
         self._clock = clock
+        self._holder_wait = holder_wait
         # thread_local=False: the engine may release from another thread than it acquired in.
         self._file_lock = FileLock(str(lock_path(work_dir)), thread_local=False)
         self._held = False
@@ -141,7 +149,7 @@ class ApplyLock:
             self._file_lock.acquire(timeout=self._timeout)
         except Timeout:
             raise LockError(
-                held_message(read_lock_info(self.work_dir)),
+                held_message(self._wait_for_holder_info()),
                 hint=f"the lock is {path}; it is released when that run exits",
             ) from None
         except OSError as exc:
@@ -152,6 +160,16 @@ class ApplyLock:
         except BaseException:
             self.release()
             raise
+
+    def _wait_for_holder_info(self) -> LockInfo | None:
+        """The holder's details, waiting briefly for a holder that has only just
+        acquired the lock and not yet written them."""
+        deadline = time.monotonic() + self._holder_wait
+        while True:
+            info = read_lock_info(self.work_dir)
+            if info is not None or time.monotonic() >= deadline:
+                return info
+            time.sleep(_HOLDER_POLL_SECONDS)
 
     def release(self) -> None:
         """Remove lock.info, then the lock (so a new holder's info is never removed)."""

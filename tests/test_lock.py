@@ -19,13 +19,16 @@ START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 HOST = socket.gethostname()
 
 
-def apply_lock(work_dir: Path, *, timeout: float = 0, user: str = "alice") -> ApplyLock:
+def apply_lock(
+    work_dir: Path, *, timeout: float = 0, user: str = "alice", holder_wait: float = 0.5
+) -> ApplyLock:
     return ApplyLock(
         work_dir,
         command="hipaactl apply plan.json",
         environ={"USER": user},
         timeout=timeout,
         clock=lambda: START,
+        holder_wait=holder_wait,
     )
 
 
@@ -126,10 +129,30 @@ def test_missing_or_unreadable_holder_details(tmp_path: Path, content: str | Non
         else:
             info_path(tmp_path).write_text(content)
         with pytest.raises(LockError) as caught:
-            apply_lock(tmp_path).acquire()
+            apply_lock(tmp_path, holder_wait=0).acquire()
     assert caught.value.message == held_message(None)
     assert "missing or unreadable" in caught.value.message
     assert caught.value.message.endswith("wait for it or pass --lock-timeout SECONDS")
+
+
+def test_a_loser_in_the_gap_before_the_holder_writes_its_details_still_names_it(
+    tmp_path: Path,
+) -> None:
+    # Two applies started together: the loser can fail between the winner's acquire
+    # and its write of lock.info; it waits briefly for the details instead of saying
+    # they are missing.
+    with apply_lock(tmp_path) as holder:
+        details = info_path(tmp_path).read_text()
+        info_path(tmp_path).unlink()
+        writer = threading.Timer(0.05, info_path(tmp_path).write_text, args=(details,))
+        writer.start()
+        try:
+            with pytest.raises(LockError) as caught:
+                apply_lock(tmp_path, user="bob", holder_wait=2).acquire()
+        finally:
+            writer.join()
+        assert holder.held
+    assert caught.value.message.startswith(f"another hipaactl run holds the lock: alice@{HOST}")
 
 
 def test_a_negative_timeout_is_a_usage_error(tmp_path: Path) -> None:
