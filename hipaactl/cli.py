@@ -288,11 +288,15 @@ def check(
             "instead of the configured packs (repeatable).",
         ),
     ] = None,
+    notify: NotifyOption = None,
 ) -> None:
     """Audit the live state against the policy packs: a compliance report.
 
     Exit 0 when every mandatory check passed, 3 when a mandatory rule failed or needs an
     attestation, 1 when something could not be read or evaluated (errors win).
+
+    With --notify (or $HIPAACTL_NOTIFY_URL) a summary without personal data is posted
+    when a rule failed, needs an attestation or could not be evaluated.
     """
     from hipaactl.commands.check import CheckRequest, parse_report_format, run_check
 
@@ -301,6 +305,7 @@ def check(
         report_format=parse_report_format(report_format),
         out_file=out_file,
         packs=tuple(pack or ()),
+        notify=notify,
     )
     raise typer.Exit(run_check(request))
 

@@ -14,11 +14,14 @@ import hmac
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hipaactl import __version__
 from hipaactl.errors import HipaactlError
 from hipaactl.plan import Plan
+
+if TYPE_CHECKING:
+    from hipaactl.report import Report
 
 SUMMARY_FORMAT_VERSION = "1"
 NOTIFY_URL_VARIABLE = "HIPAACTL_NOTIFY_URL"
@@ -104,6 +107,36 @@ def plan_summary(
     }
 
 
+def check_summary(
+    report: Report, pseudonyms: Pseudonymizer, environ: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The alert for a compliance report, or None when no rule failed, waits for an
+    attestation or could not be evaluated. Waived results are reported, not alerted.
+    Result messages stay out: they may quote a user's mailbox name."""
+    flagged = [r for r in report.results if r.status != "pass" and not r.waived]
+    if not flagged:
+        return None
+    errors = [r for r in flagged if r.status == "error"]
+    return {
+        **_envelope("hipaactl check", environ),
+        "status": "error" if errors else "failed_rules",
+        "exit_code": report.exit_code,
+        "conclusion": report.conclusion,
+        "counts": report.summary(),
+        "failed": [
+            {
+                "rule_id": r.rule.id,
+                "address": pseudonyms.address(r.address),
+                "status": r.status,
+                "enforcement": r.rule.enforcement,
+            }
+            for r in flagged
+            if r.status != "error"
+        ],
+        "errors": [pseudonyms.text(f"{r.rule.id} {r.address}: {r.message}") for r in errors],
+    }
+
+
 def error_summary(
     source: str, message: str, pseudonyms: Pseudonymizer, environ: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -119,7 +152,8 @@ def slack_message(summary: Mapping[str, Any]) -> dict[str, Any]:
         items: Sequence[Mapping[str, Any]] = summary.get(key) or ()
         for item in items[:20]:
             rules = ", ".join(item.get("rule_ids", ()) or [item.get("rule_id", "")])
-            lines.append(f"• {item.get('action', key.rstrip('s'))} `{item['address']}` {rules}")
+            label = item.get("action") or item.get("status") or key.rstrip("s")
+            lines.append(f"• {label} `{item['address']}` {rules}")
         if len(items) > 20:
             lines.append(f"… and {len(items) - 20} more")
     lines.extend(f"• error: {e}" for e in summary.get("errors", ()))

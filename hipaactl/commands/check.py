@@ -4,6 +4,10 @@ Exit 1 when anything could not be evaluated (the report is still written, listin
 failure), else 3 when a mandatory rule failed or waits for an attestation, else 0.
 A state that could not be read at all raises ``StateReadError`` (exit 1) and writes no
 report: it is never reported as compliant.
+
+With ``--notify URL`` (or ``$HIPAACTL_NOTIFY_URL``) a summary without personal data is
+posted when a rule failed, waits for an attestation or could not be evaluated, and when
+the run itself failed (SPEC section 8).
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from hipaactl.commands.alerts import send_alert
 from hipaactl.commands.console import err, out, progress_bar, warn_all, write_text_file
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
-from hipaactl.errors import UsageError
+from hipaactl.errors import HipaactlError, UsageError
+from hipaactl.notify import check_summary, error_summary, notify_target
 from hipaactl.pipeline import Clock, PlanOptions, build_check_report, utc_now
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs
@@ -31,6 +37,7 @@ from hipaactl.report import Report, report_document
 
 ReportFormat = Literal["text", "json", "markdown", "sarif", "junit"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = ("text", "json", "markdown", "sarif", "junit")
+SOURCE = "hipaactl check"
 
 RENDERERS: Mapping[ReportFormat, Callable[[Report], str]] = {
     "text": render_report,
@@ -55,6 +62,7 @@ class CheckRequest:
     out_file: Path | None = None
     packs: tuple[str, ...] = ()  # --pack: replaces the configured packs
     parallelism: int | None = None
+    notify: str | None = None  # --notify URL; else $HIPAACTL_NOTIFY_URL
 
 
 def config_uri(path: Path, working_dir: Path) -> str:
@@ -113,7 +121,19 @@ def _error_summary(report: Report) -> str:
 
 
 def run_check(request: CheckRequest, *, clock: Clock = utc_now) -> int:
-    report = make_report(request, clock=clock)
+    target = notify_target(request.notify, os.environ)
+    try:
+        report = make_report(request, clock=clock)
+        code = _write_report(request, report)
+    except HipaactlError as exc:
+        message = str(exc)
+        send_alert(target, lambda p, env: error_summary(SOURCE, message, p, env))
+        raise
+    send_alert(target, lambda p, env: check_summary(report, p, env))
+    return code
+
+
+def _write_report(request: CheckRequest, report: Report) -> int:
     warn_all(report.warnings)
     text = RENDERERS[request.report_format](report)
     if request.out_file is not None:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from hipaactl.commands.alerts import send_alert
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
 from hipaactl.commands.console import err, out, warn_all, write_text_file
 from hipaactl.errors import HipaactlError
 from hipaactl.notify import (
-    NotifyError,
-    Pseudonymizer,
-    deliver,
     error_summary,
     failed_rules_summary,
     notify_target,
@@ -44,23 +40,6 @@ class PlanOutcome:
     code: int
     plan: Plan | None = None
     gate_failures: tuple[tuple[str, str], ...] = ()
-
-
-def send_alert(target: str | None, build: Any) -> None:
-    """Post ``build(pseudonyms, environ)`` when there is a target and something to say;
-    a failed alert is reported and never changes the exit code."""
-    if target is None:
-        return
-    pseudonyms = Pseudonymizer.from_environ(os.environ)
-    summary: Mapping[str, Any] | None = build(pseudonyms, os.environ)
-    if summary is None:
-        return
-    if pseudonyms.warning:
-        warn_all([pseudonyms.warning])
-    try:
-        deliver(target, summary)
-    except NotifyError as exc:
-        err(f"warning: {exc}")
 
 
 def _plan(request: PlanRequest) -> PlanOutcome:

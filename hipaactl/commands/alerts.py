@@ -1,0 +1,34 @@
+"""Posting drift alerts from a command (``plan --notify``, ``check --notify``).
+
+The summaries themselves are built in ``hipaactl.notify``; this module only decides
+whether to send one, warns about an unkeyed hash, and reports a failed delivery on
+stderr without touching the command's exit code (SPEC section 8).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hipaactl.commands.console import err, warn_all
+from hipaactl.notify import NotifyError, Pseudonymizer, deliver
+
+SummaryBuilder = Callable[[Pseudonymizer, Mapping[str, str]], Mapping[str, Any] | None]
+
+
+def send_alert(target: str | None, build: SummaryBuilder) -> None:
+    """Post ``build(pseudonyms, environ)`` when there is a target and something to say;
+    a failed alert is reported and never changes the exit code."""
+    if target is None:
+        return
+    pseudonyms = Pseudonymizer.from_environ(os.environ)
+    summary = build(pseudonyms, os.environ)
+    if summary is None:
+        return
+    if pseudonyms.warning:
+        warn_all([pseudonyms.warning])
+    try:
+        deliver(target, summary)
+    except NotifyError as exc:
+        err(f"warning: {exc}")
