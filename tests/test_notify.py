@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from hipaactl.providers.sandbox.generate import compliant_account, compliant_sec
 from tests.conftest import CliRunner
 from tests.policy.builders import account, config, live, number, override, security
 from tests.render.builders import report_of
+from tests.webhook import Receiver, receiving
 
 COMPLIANT_CONFIG = """
 version = 1
@@ -38,41 +37,10 @@ by = "compliance@clinic.example"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 
-class Receiver(ThreadingHTTPServer):
-    def __init__(self, status: int) -> None:
-        super().__init__(("127.0.0.1", 0), ReceiverHandler)
-        self.status = status
-        self.bodies: list[Any] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-
-class ReceiverHandler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        self.server.bodies.append(json.loads(self.rfile.read(length)))
-        self.send_response(self.server.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver(200)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with receiving() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_user_addresses_and_emails_are_pseudonymised() -> None:
