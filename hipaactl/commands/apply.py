@@ -17,7 +17,7 @@ from hipaactl.audit import AuditWriter
 from hipaactl.changes import Change
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
 from hipaactl.commands.console import err, out, warn_all
-from hipaactl.errors import UnsafePlanError, UsageError
+from hipaactl.errors import ApplyFailedError, UnsafePlanError, UsageError
 from hipaactl.lock import ApplyLock
 from hipaactl.pipeline import Inputs
 from hipaactl.plan import Plan, SavedPlan, ensure_current, read_saved_plan
@@ -68,21 +68,40 @@ def confirmed(request: ApplyRequest) -> bool:
     return sys.stdin.readline().strip() == "yes"
 
 
-@contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM start no new change; the engine waits for in-flight ones."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
+class Interrupts:
+    """SIGINT/SIGTERM while apply holds the lock. Before the first change they abort
+    the run (``KeyboardInterrupt``: the lock is released and nothing was applied); once
+    changes begin they set ``stop``: no new change starts and the engine waits for the
+    in-flight ones."""
 
-    def handle(signum: int, frame: FrameType | None) -> None:
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.applying = False
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if not self.applying:
+            raise KeyboardInterrupt
         err("Interrupted: starting no new change, waiting up to 5 s for in-flight ones.")
-        stop.set()
+        self.stop.set()
 
-    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+
+@contextmanager
+def handling_interrupts() -> Iterator[Interrupts]:
+    """Install ``Interrupts`` for the block; an interrupt before the first change
+    becomes an ApplyFailedError saying nothing was applied."""
+    interrupts = Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupts
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, interrupts.handle) for s in signals}
     try:
-        yield stop
+        yield interrupts
+    except KeyboardInterrupt:
+        raise ApplyFailedError(
+            "apply was interrupted before any change was made; nothing was applied",
+            hint="run apply again",
+        ) from None
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -112,27 +131,35 @@ def current_plan(
     return plan
 
 
-def execute(plan: Plan, provider: Provider, request: ApplyRequest, inputs: Inputs) -> ApplyReport:
+def execute(
+    plan: Plan, provider: Provider, request: ApplyRequest, inputs: Inputs, interrupts: Interrupts
+) -> ApplyReport:
     parallelism = request.parallelism or inputs.config.provider.parallelism
+    # From here an interrupt stops the engine instead of unwinding: the change log
+    # must never be cut mid-record, and every started write gets an outcome.
+    interrupts.applying = True
     writer = AuditWriter(
         inputs.config.audit_path, plan_sha256=plan.changes_sha256, environ=os.environ
     )
     try:
-        with stop_on_signals() as stop:
-            return apply_changes(
-                plan.changes,
-                provider,
-                parallelism=parallelism,
-                recorder=AuditRecorder(writer),
-                stop=stop,
-            )
+        return apply_changes(
+            plan.changes,
+            provider,
+            parallelism=parallelism,
+            recorder=AuditRecorder(writer),
+            stop=interrupts.stop,
+        )
     finally:
         head = writer.close()
         err(f"audit head: {head.records} records, sha256 {head.hash} ({inputs.config.audit_path})")
 
 
 def plan_and_apply(
-    request: ApplyRequest, inputs: Inputs, provider: Provider, saved: SavedPlan | None
+    request: ApplyRequest,
+    inputs: Inputs,
+    provider: Provider,
+    saved: SavedPlan | None,
+    interrupts: Interrupts,
 ) -> int:
     plan = current_plan(request, inputs, provider, saved)
     warn_all(plan.warnings)
@@ -146,7 +173,7 @@ def plan_and_apply(
     if not confirmed(request):
         err("Apply cancelled; nothing was changed.")
         return 1
-    report = execute(plan, provider, request, inputs)
+    report = execute(plan, provider, request, inputs, interrupts)
     out(render_apply_report(report))
     return 0 if report.succeeded else 1
 
@@ -161,9 +188,9 @@ def run_apply(request: ApplyRequest) -> int:
     lock = ApplyLock(
         inputs.config.directory, command=command, environ=os.environ, timeout=request.lock_timeout
     )
-    with lock:
+    with handling_interrupts() as interrupts, lock:
         provider = open_provider_for(inputs)
         try:
-            return plan_and_apply(request, inputs, provider, saved)
+            return plan_and_apply(request, inputs, provider, saved, interrupts)
         finally:
             provider.close()
