@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from hipaactl.state import ResourceKind
 
 Action = Literal["create", "update", "delete"]
 ACTION_ORDER: dict[Action, int] = {"create": 0, "update": 1, "delete": 2}
@@ -23,6 +25,23 @@ ResourceType = Literal[
     "attestation.baa",
     "attestation.individual_logins",
 ]
+
+RESOURCE_TYPES: tuple[ResourceType, ...] = get_args(ResourceType)
+# The resource types that belong to one account (the rest are agency-wide or attested).
+ACCOUNT_RESOURCE_TYPES: frozenset[ResourceType] = frozenset(
+    t for t in RESOURCE_TYPES if t != "agency.security" and not t.startswith("attestation.")
+)
+# The account collection a run reads for each resource type it holds; a resource type is
+# also its segment in addresses (``account[1001].user[...]``).
+KIND_RESOURCE_TYPES: Mapping[ResourceKind, ResourceType] = {
+    "settings": "settings",
+    "call_settings": "call_settings",
+    "users": "user",
+    "notifications": "notification",
+    "triggers": "trigger",
+    "numbers": "number",
+    "integrations": "integration",
+}
 
 JsonMap = Mapping[str, Any]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hipaactl.addresses import AGENCY_ADDRESS
 from hipaactl.canonical import digest
-from hipaactl.changes import Change
+from hipaactl.changes import KIND_RESOURCE_TYPES, Change
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
 from hipaactl.desired import resolve_account, resolve_agency
@@ -20,7 +20,7 @@ from hipaactl.plan import Plan
 from hipaactl.policy.gate import GateOutcome, evaluate_gate, evaluate_live, manual_actions
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs
-from hipaactl.policy.views import KIND_RESOURCE_TYPES, read_only_resource_kinds
+from hipaactl.policy.views import read_only_resource_kinds
 from hipaactl.providers.base import Provider
 from hipaactl.read import AccountListener, Progress, list_accounts, read_live_state
 from hipaactl.report import Report, build_report
@@ -106,13 +106,15 @@ class LiveRead:
     live: LiveState
 
 
-def read_live(
-    inputs: Inputs,
+def _read(
+    config: Config,
     provider: Provider,
     options: PlanOptions,
+    *,
+    read_only: frozenset[ResourceKind],
+    only: frozenset[ResourceKind] | None = None,
     on_account: AccountListener | None = None,
 ) -> LiveRead:
-    config = inputs.config
     accounts = list_accounts(provider)
     check_declared_accounts(config, accounts)
     scope = classify_accounts(config, accounts)
@@ -121,13 +123,25 @@ def read_live(
         config,
         scope,
         accounts,
-        read_only=read_only_resource_kinds(inputs.packs, config),
+        read_only=read_only,
         targets=options.targets,
         parallelism=options.parallelism or config.provider.parallelism,
         progress=options.progress,
+        only=only,
         on_account=on_account,
     )
     return LiveRead(scope, live)
+
+
+def read_live(
+    inputs: Inputs,
+    provider: Provider,
+    options: PlanOptions,
+    on_account: AccountListener | None = None,
+) -> LiveRead:
+    """What a plan needs: the managed resources and the read-only facts packs check."""
+    read_only = read_only_resource_kinds(inputs.packs, inputs.config)
+    return _read(inputs.config, provider, options, read_only=read_only, on_account=on_account)
 
 
 def _check_targets(targets: Sequence[str], addresses: list[str]) -> None:
@@ -195,21 +209,8 @@ def checked_kinds(packs: Sequence[Pack]) -> frozenset[ResourceKind]:
 def read_live_for_check(
     config: Config, packs: Sequence[Pack], provider: Provider, options: PlanOptions
 ) -> LiveRead:
-    accounts = list_accounts(provider)
-    check_declared_accounts(config, accounts)
-    scope = classify_accounts(config, accounts)
-    live = read_live_state(
-        provider,
-        config,
-        scope,
-        accounts,
-        read_only=frozenset(),
-        targets=(),
-        parallelism=options.parallelism or config.provider.parallelism,
-        progress=options.progress,
-        only=checked_kinds(packs),
-    )
-    return LiveRead(scope, live)
+    """What check needs: every collection the packs look at, whatever is managed."""
+    return _read(config, provider, options, read_only=frozenset(), only=checked_kinds(packs))
 
 
 def build_check_report(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from hipaactl.addresses import AGENCY_ADDRESS, account_address
+from hipaactl.changes import KIND_RESOURCE_TYPES
 from hipaactl.config.model import Config
 from hipaactl.desired import desired_for_account, kinds_to_manage
 from hipaactl.errors import HipaactlError, StateReadError
@@ -15,17 +16,6 @@ from hipaactl.providers.base import Provider
 from hipaactl.scope import Scope
 from hipaactl.state import AccountInfo, AccountState, AgencySecurity, LiveState, ResourceKind
 from hipaactl.targets import wanted
-
-# Address segment of each account collection, for --target matching.
-KIND_SEGMENTS: dict[ResourceKind, str] = {
-    "settings": "settings",
-    "call_settings": "call_settings",
-    "users": "user",
-    "notifications": "notification",
-    "triggers": "trigger",
-    "numbers": "number",
-    "integrations": "integration",
-}
 
 Progress = Callable[[int, int], None]  # (accounts done, accounts total)
 # Called in the reading thread as each account arrives, with the live agency security,
@@ -39,6 +29,13 @@ class ReadRequest:
     kinds: frozenset[ResourceKind]
 
 
+def _targeted(
+    kinds: frozenset[ResourceKind], account_id: int, targets: Sequence[str]
+) -> frozenset[ResourceKind]:
+    prefix = account_address(account_id)
+    return frozenset(k for k in kinds if wanted(targets, f"{prefix}.{KIND_RESOURCE_TYPES[k]}"))
+
+
 def kinds_for_account(
     config: Config,
     account_id: int,
@@ -46,8 +43,7 @@ def kinds_for_account(
     targets: Sequence[str],
 ) -> frozenset[ResourceKind]:
     kinds = kinds_to_manage(desired_for_account(config, account_id)) | read_only
-    prefix = account_address(account_id)
-    return frozenset(k for k in kinds if wanted(targets, f"{prefix}.{KIND_SEGMENTS[k]}"))
+    return _targeted(kinds, account_id, targets)
 
 
 def plan_reads(
@@ -67,8 +63,7 @@ def plan_reads(
         if only is None:
             kinds = kinds_for_account(config, info.id, read_only, targets)
         else:
-            prefix = account_address(info.id)
-            kinds = frozenset(k for k in only if wanted(targets, f"{prefix}.{KIND_SEGMENTS[k]}"))
+            kinds = _targeted(only, info.id, targets)
         requests.append(ReadRequest(info, kinds))
     return tuple(requests)
 

@@ -11,23 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
+from hipaactl.changes import ResourceType
 from hipaactl.policy.model import REF_NAMES, RefName
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches"]
-ResourceType = Literal[
-    "agency.security",
-    "settings",
-    "call_settings",
-    "user",
-    "notification",
-    "trigger",
-    "number",
-    "plan",
-    "integration",
-    "account",
-    "attestation.baa",
-    "attestation.individual_logins",
-]
 
 DEFAULT_ATTESTATION_MAX_AGE_DAYS = 365
 

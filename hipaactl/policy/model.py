@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hipaactl.changes import RESOURCE_TYPES
+
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches"]
 OPS: tuple[Op, ...] = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches")
 RefName = Literal[
@@ -25,20 +27,7 @@ HipaaType = Literal["required", "addressable"]
 Status = Literal["pass", "fail", "error", "manual"]
 
 # Resource types a rule can be about (also the ``resource_type`` of plan changes).
-RULE_RESOURCES: tuple[str, ...] = (
-    "agency.security",
-    "settings",
-    "call_settings",
-    "user",
-    "notification",
-    "trigger",
-    "number",
-    "plan",
-    "integration",
-    "account",
-    "attestation.baa",
-    "attestation.individual_logins",
-)
+RULE_RESOURCES: tuple[str, ...] = RESOURCE_TYPES
 # Facts the API cannot change: a failing rule on them is a manual action, never a change.
 READ_ONLY_RESOURCES: frozenset[str] = frozenset(
     {"number", "plan", "integration", "account", "attestation.baa", "attestation.individual_logins"}

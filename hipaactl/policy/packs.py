@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hipaactl.changes import ACCOUNT_RESOURCE_TYPES
 from hipaactl.config.pack_schema import (
     ConditionModel,
     PackFile,
@@ -43,19 +44,7 @@ else:  # pragma: no cover - Python 3.10
 BUILTIN_PREFIX = "builtin:"
 _PACK_SUFFIX = ".toml"
 # Quantifiers range over "the same account's resources of a type, or agency.security".
-_ACCOUNT_TYPES = frozenset(
-    {
-        "settings",
-        "call_settings",
-        "user",
-        "notification",
-        "trigger",
-        "number",
-        "plan",
-        "integration",
-        "account",
-    }
-)
+_ACCOUNT_TYPES: frozenset[str] = ACCOUNT_RESOURCE_TYPES
 _ORDER_OPS = frozenset({"<", "<=", ">", ">="})
 _LIST_OPS = frozenset({"in", "not_in", "contains_none"})
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from hipaactl.addresses import AGENCY_ADDRESS, account_address, quoted
+from hipaactl.changes import KIND_RESOURCE_TYPES
 from hipaactl.config.model import AccountDesired, Config, UserDesired
 from hipaactl.config.pack_schema import DEFAULT_ATTESTATION_MAX_AGE_DAYS
 from hipaactl.policy.model import Pack, ResourceView
@@ -70,15 +71,6 @@ RESOURCE_FIELDS: Mapping[str, frozenset[str]] = {
 }
 
 # Account collections as resource types; the read-only ones a plan must read on purpose.
-KIND_RESOURCE_TYPES: Mapping[ResourceKind, str] = {
-    "settings": "settings",
-    "call_settings": "call_settings",
-    "users": "user",
-    "notifications": "notification",
-    "triggers": "trigger",
-    "numbers": "number",
-    "integrations": "integration",
-}
 _READ_ONLY_KINDS: Mapping[str, ResourceKind] = {
     "number": "numbers",
     "integration": "integrations",
