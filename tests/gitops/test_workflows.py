@@ -1,0 +1,302 @@
+"""The GitOps recipes of examples/gitops work as copied (SPEC section 8).
+
+actionlint runs when it is installed (its PyPI package only ships a source build that
+downloads the binary, which CI cannot do); without it, every workflow is parsed as YAML
+and checked for the contract, and every ``hipaactl`` command line in the recipes is
+parsed by the real CLI and run, in order, against a copy of the clinic example.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hipaactl.commands.check import parse_report_format
+from tests.commandlines import Command, Outcome, Session, hipaactl_commands, parse_cli
+from tests.conftest import EXAMPLE
+from tests.webhook import Receiver, receiving
+
+ROOT = Path(__file__).resolve().parents[2]
+GITOPS = ROOT / "examples" / "gitops"
+WORKFLOWS = GITOPS / ".github" / "workflows"
+GITLAB = GITOPS / ".gitlab-ci.yml"
+CRONTAB = GITOPS / "crontab"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+WORKFLOW_NAMES = ("hipaactl-pr.yml", "hipaactl-apply.yml", "hipaactl-nightly.yml")
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+
+
+def load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), f"{path} is not a YAML mapping"
+    return document
+
+
+def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the bare key `on` as the boolean true.
+    found = workflow.get("on", workflow.get(True))
+    assert isinstance(found, dict)
+    return found
+
+
+def steps(path: Path) -> list[dict[str, Any]]:
+    return [step for job in load(path)["jobs"].values() for step in job["steps"]]
+
+
+def job_script(path: Path) -> str:
+    """Every ``run:`` of a workflow in order, expressions replaced by a placeholder."""
+    runs = [step["run"] for step in steps(path) if "run" in step]
+    return _EXPRESSION.sub("expression", "\n".join(runs))
+
+
+def gitlab_script(job: str) -> str:
+    return "\n".join(load(GITLAB)[job]["script"])
+
+
+def crontab_commands() -> str:
+    entries = [
+        line.split(None, 5)[5]
+        for line in CRONTAB.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#") and not re.match(r"\w+=", line)
+    ]
+    assert len(entries) == 1, "the crontab recipe is one line"
+    return entries[0]
+
+
+def every_command_line() -> list[tuple[str, Command]]:
+    texts = {path.name: job_script(path) for path in sorted(WORKFLOWS.glob("*.yml"))}
+    texts.update({f"gitlab:{job}": gitlab_script(job) for job in _gitlab_jobs()})
+    texts["crontab"] = crontab_commands()
+    return [(name, command) for name, text in texts.items() for command in hipaactl_commands(text)]
+
+
+def _gitlab_jobs() -> list[str]:
+    return [name for name, job in load(GITLAB).items() if isinstance(job, dict) and "script" in job]
+
+
+# -- the files and their YAML ------------------------------------------------------------
+
+
+def test_the_three_workflows_of_the_spec_are_there() -> None:
+    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == sorted(WORKFLOW_NAMES)
+
+
+@pytest.mark.parametrize("name", WORKFLOW_NAMES)
+def test_every_workflow_is_well_formed(name: str) -> None:
+    workflow = load(WORKFLOWS / name)
+    assert workflow["name"] and triggers(workflow)
+    for job in workflow["jobs"].values():
+        assert job["runs-on"] == "ubuntu-latest"
+        for step in job["steps"]:
+            assert ("uses" in step) != ("run" in step), step
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w./-]+@v\d+", step["uses"]), step["uses"]
+
+
+@pytest.mark.skipif(shutil.which("actionlint") is None, reason="actionlint is not installed")
+def test_actionlint_finds_nothing() -> None:
+    paths = [str(WORKFLOWS / name) for name in WORKFLOW_NAMES]
+    result = subprocess.run(
+        ["actionlint", "-no-color", *paths], check=False, capture_output=True, timeout=120
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr).decode()
+
+
+def test_every_hipaactl_line_of_the_recipes_parses_with_the_real_cli() -> None:
+    found = every_command_line()
+    assert len(found) >= 15
+    commands = {tuple(parse_cli(command.args)) for _, command in found}
+    for _, command in found:
+        if "--format" in command.args:  # checked by the command, not the parser
+            parse_report_format(command.args[command.args.index("--format") + 1])
+    expected = {("validate",), ("plan",), ("check",), ("show",), ("apply",), ("audit", "verify")}
+    assert expected <= commands
+
+
+def test_a_bad_command_line_would_be_caught() -> None:
+    with pytest.raises(AssertionError, match="--detailed-exit"):
+        parse_cli(["plan", "--detailed-exit"])
+    with pytest.raises(AssertionError, match=r"PLAN_FILE|Missing argument"):
+        parse_cli(["show"])
+
+
+# -- the contract of SPEC section 8 ------------------------------------------------------
+
+
+def _by_uses(path: Path, action: str) -> dict[str, Any]:
+    return next(s for s in steps(path) if s.get("uses", "").startswith(action + "@"))
+
+
+def test_pull_request_workflow_plans_comments_and_keeps_the_reviewed_plan() -> None:
+    path = WORKFLOWS / "hipaactl-pr.yml"
+    assert "pull_request" in triggers(load(path))
+    lines = [" ".join(c.words) for c in hipaactl_commands(job_script(path))]
+    assert lines[:2] == ["hipaactl validate", "hipaactl plan -o plan.json"]
+    assert "hipaactl check --format markdown -o check.md" in lines
+    assert "hipaactl check --format sarif -o hipaactl.sarif" in lines
+    assert "hipaactl show plan.json" in lines
+    assert "createComment" in _by_uses(path, "actions/github-script")["with"]["script"]
+    assert _by_uses(path, "github/codeql-action/upload-sarif")["with"]["sarif_file"] == (
+        "hipaactl.sarif"
+    )
+    artifact = _by_uses(path, "actions/upload-artifact")["with"]
+    assert artifact["name"] == "hipaactl-reviewed-plan" and "plan.json" in artifact["path"]
+
+
+def test_apply_workflow_compares_the_digest_and_applies_in_a_protected_environment() -> None:
+    path = WORKFLOWS / "hipaactl-apply.yml"
+    workflow = load(path)
+    assert triggers(workflow) == {"push": {"branches": ["main"]}}
+    (job,) = workflow["jobs"].values()
+    assert job["environment"] == "ctm-production"
+    assert job["concurrency"] == {"group": "hipaactl-apply", "cancel-in-progress": False}
+    assert workflow["env"]["AUDIT_BRANCH"] == "audit-log"
+    script = job_script(path)
+    assert "gh run download" in script and "--name hipaactl-reviewed-plan" in script
+    assert '[ "$reviewed" != "$merged" ]' in script
+    assert 'cp "$AUDIT_DIR/audit.jsonl" "$AUDIT_DIR/audit.head"' in script
+    lines = [" ".join(c.words) for c in hipaactl_commands(script)]
+    assert lines.index("hipaactl plan -o plan.json") < lines.index("hipaactl apply plan.json")
+    pushed = next(s for s in job["steps"] if "refs/heads/$AUDIT_BRANCH" in s.get("run", ""))
+    assert pushed["if"].startswith("always()")  # a failed apply's records are pushed too
+
+
+def test_nightly_workflow_alerts_and_fails_on_any_non_zero_exit() -> None:
+    path = WORKFLOWS / "hipaactl-nightly.yml"
+    workflow = load(path)
+    assert "schedule" in triggers(workflow)
+    (job,) = workflow["jobs"].values()
+    assert job["env"]["HIPAACTL_NOTIFY_URL"] == "${{ secrets.HIPAACTL_NOTIFY_URL }}"
+    commands = hipaactl_commands(job_script(path))
+    assert [c.args[0] for c in commands] == ["plan", "check"]
+    assert "--detailed-exitcode" in commands[0].args
+    assert all(c.args[c.args.index("--notify") + 1] == "$HIPAACTL_NOTIFY_URL" for c in commands)
+    assert 'test "$PLAN_CODE" = 0 && test "$CHECK_CODE" = 0' in job_script(path)
+
+
+def test_gitlab_recipe_serialises_applies_with_a_resource_group() -> None:
+    pipeline = load(GITLAB)
+    assert pipeline["hipaactl-apply"]["resource_group"] == "hipaactl-apply"
+    assert pipeline["hipaactl-apply"]["environment"] == {"name": "ctm-production"}
+    assert pipeline["hipaactl-plan"]["artifacts"]["reports"] == {"junit": "hipaactl-junit.xml"}
+    assert pipeline["hipaactl-nightly"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    nightly = [c.args[0] for c in hipaactl_commands(gitlab_script("hipaactl-nightly"))]
+    assert nightly == ["plan", "check"]
+
+
+def test_crontab_line_runs_the_nightly_pair() -> None:
+    assert re.match(r"^(\S+\s+){5}cd ", next(_schedule_lines()))
+    commands = hipaactl_commands(crontab_commands())
+    pairs = [c.args[:2] for c in commands]
+    assert pairs == [("plan", "--detailed-exitcode"), ("check", "--notify")]
+
+
+def _schedule_lines() -> Iterator[str]:
+    for line in CRONTAB.read_text(encoding="utf-8").splitlines():
+        if re.match(r"^[\d*]", line):
+            yield line
+
+
+def test_pre_commit_hook_runs_validate_on_toml_changes() -> None:
+    (hook,) = yaml.safe_load(HOOKS.read_text(encoding="utf-8"))
+    assert hook["id"] == "hipaactl-validate" and hook["entry"] == "hipaactl validate"
+    assert (hook["language"], hook["pass_filenames"]) == ("python", False)
+    files = re.compile(hook["files"])
+    assert files.search("hipaa.toml") and files.search("clinics/hipaa.toml")
+    assert not files.search("README.md")
+    parse_cli(hook["entry"].split()[1:])
+
+
+# -- the recipes' hipaactl lines, run in order against the clinic example ----------------
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as server:
+        yield server
+
+
+@pytest.fixture
+def session(
+    tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Session]:
+    folder = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".hipaactl"))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HIPAACTL_")}
+    environ.update({"NO_COLOR": "1", "HIPAACTL_NOTIFY_URL": receiver.url, "HIPAACTL_HASH_KEY": "k"})
+    session = Session(folder, environ, receiver.url, capsys)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _run(session: Session, commands: list[Command], skip: str | None = None) -> list[Outcome]:
+    """Run the lines in order; each exits with a code the recipe expects (1 would fail
+    its step)."""
+    outcomes = []
+    for command in commands:
+        if command.args[0] == skip:
+            continue
+        outcome = session.run(command)
+        assert outcome is not None
+        assert outcome.code in (0, 2, 3), (command.line, outcome.stderr)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _digest(path: Path) -> str:
+    return str(json.loads(path.read_text(encoding="utf-8"))["changes_sha256"])
+
+
+def test_pull_request_then_merge_applies_exactly_the_reviewed_plan(session: Session) -> None:
+    reviewed = _run(session, hipaactl_commands(job_script(WORKFLOWS / "hipaactl-pr.yml")))
+    assert [o.code for o in reviewed if o.args[0] in ("validate", "plan", "show")] == [0, 0, 0]
+    assert (session.cwd / "check.md").exists() and (session.cwd / "hipaactl.sarif").exists()
+    (session.cwd / "reviewed").mkdir()
+    (session.cwd / "plan.json").rename(session.cwd / "reviewed" / "plan.json")
+
+    # No audit-log branch yet: the workflow skips `audit verify` on the first apply.
+    apply_lines = hipaactl_commands(job_script(WORKFLOWS / "hipaactl-apply.yml"))
+    merged = _run(session, apply_lines, skip="audit")
+
+    assert _digest(session.cwd / "plan.json") == _digest(session.cwd / "reviewed" / "plan.json")
+    assert [o.code for o in merged if o.args[0] == "apply"] == [0]
+    # The next apply's restore step verifies the log this one wrote.
+    verify = next(c for c in apply_lines if c.args[:2] == ("audit", "verify"))
+    outcome = session.run(verify)
+    assert outcome is not None and outcome.code == 0, outcome.stderr
+
+
+def test_merge_refuses_changes_that_moved_since_the_review(session: Session) -> None:
+    _run(session, hipaactl_commands(job_script(WORKFLOWS / "hipaactl-pr.yml")))
+    reviewed = _digest(session.cwd / "plan.json")
+    # Someone fixes one setting in CTM's UI between review and merge.
+    state = session.cwd / ".hipaactl" / "sandbox" / "state.json"
+    document = json.loads(state.read_text(encoding="utf-8"))
+    document["state"]["agency"]["security"]["idle_timeout_minutes"] = 15
+    state.write_text(json.dumps(document), encoding="utf-8")
+
+    plan = next(
+        c
+        for c in hipaactl_commands(job_script(WORKFLOWS / "hipaactl-apply.yml"))
+        if c.args[0] == "plan"
+    )
+    assert _run(session, [plan])[0].code == 0
+    assert _digest(session.cwd / "plan.json") != reviewed
+
+
+def test_nightly_lines_alert_on_the_clinic_drift(session: Session, receiver: Receiver) -> None:
+    outcomes = _run(session, hipaactl_commands(job_script(WORKFLOWS / "hipaactl-nightly.yml")))
+    assert [o.code for o in outcomes] == [2, 3]
+    assert [body["source"] for body in receiver.bodies] == ["hipaactl plan", "hipaactl check"]
+    assert "@" not in json.dumps(receiver.bodies)
