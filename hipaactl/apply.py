@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -142,20 +142,51 @@ def group_by_account(changes: Sequence[Change]) -> list[list[Change]]:
     return [groups[k] for k in sorted(groups, key=lambda k: (k is None, k or 0))]
 
 
+def _start_workers(
+    groups: Sequence[Sequence[Change]], run: _Run, parallelism: int
+) -> list[threading.Thread]:
+    """Apply the groups on up to ``parallelism`` daemon threads. Daemon, because an
+    interrupted apply must be able to exit while a write still hangs: that write is
+    recorded ``unknown`` and the process does not wait out its timeout."""
+    work: queue.SimpleQueue[Sequence[Change]] = queue.SimpleQueue()
+    for group in groups:
+        work.put(group)
+
+    def worker() -> None:
+        while True:
+            try:
+                group = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                run.apply_sequence(group)
+            except Exception:  # an unexpected error: its change stays open, reported unknown
+                continue
+
+    workers = [
+        threading.Thread(target=worker, name=f"hipaactl-apply-{n}", daemon=True)
+        for n in range(min(max(1, parallelism), len(groups)))
+    ]
+    for thread in workers:
+        thread.start()
+    return workers
+
+
 def _wait_for(
-    futures: set[Future[None]], stop: threading.Event, clock: Callable[[], float]
+    workers: Sequence[threading.Thread], stop: threading.Event, clock: Callable[[], float]
 ) -> bool:
     """Wait for the workers; after a stop, give in-flight ones the grace period.
     Returns False when some were still running at the end of it."""
     deadline: float | None = None
-    pending = set(futures)
-    while pending:
-        _, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+    while True:
+        alive = [thread for thread in workers if thread.is_alive()]
+        if not alive:
+            return True
         if stop.is_set() and deadline is None:
             deadline = clock() + INTERRUPT_GRACE_SECONDS
         if deadline is not None and clock() >= deadline:
-            return not pending
-    return True
+            return False
+        alive[0].join(timeout=0.05)
 
 
 def apply_changes(
@@ -168,16 +199,15 @@ def apply_changes(
     clock: Callable[[], float] = time.monotonic,
 ) -> ApplyReport:
     """Apply agency changes first, then each account's changes in order, accounts in
-    parallel. A failure stops nothing but the changes that depend on it."""
+    parallel. A failure stops nothing but the changes that depend on it. After a stop,
+    in-flight changes get the grace period, agency ones as much as account ones."""
     ledger = _Ledger(planned={c.address for c in changes})
     run = _Run(provider, recorder or NullRecorder(), ledger, stop or threading.Event())
-    agency = [c for c in changes if c.account_id is None]
+    agency = sorted((c for c in changes if c.account_id is None), key=execution_order)
     accounts = group_by_account([c for c in changes if c.account_id is not None])
-    run.apply_sequence(sorted(agency, key=execution_order))
-    pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
-    futures = {pool.submit(run.apply_sequence, group) for group in accounts}
-    finished = _wait_for(futures, run.stop, clock)
-    pool.shutdown(wait=finished, cancel_futures=True)
+    finished = _wait_for(_start_workers([agency] if agency else [], run, 1), run.stop, clock)
+    if finished and not run.stop.is_set():
+        _wait_for(_start_workers(accounts, run, parallelism), run.stop, clock)
     return _report(changes, run, interrupted=run.stop.is_set())
 
 

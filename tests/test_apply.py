@@ -141,3 +141,54 @@ def test_in_flight_change_past_the_grace_period_is_unknown() -> None:
     )
     release.set()
     assert [r.outcome for r in report.results] == ["unknown"]
+
+
+def test_a_hung_agency_change_gets_the_grace_period_too() -> None:
+    # The agency change used to run on the calling thread, outside the grace period:
+    # an interrupt waited for the hung write however long its HTTP timeouts took.
+    stop = threading.Event()
+    release = threading.Event()
+    ticks = iter(range(0, 1000, 3))
+
+    def hang(change: Change) -> None:
+        stop.set()
+        release.wait(timeout=5)
+
+    report = apply_changes(
+        [AGENCY, settings_change(1)],
+        RecordingProvider(on_apply=hang),
+        parallelism=1,
+        stop=stop,
+        clock=lambda: float(next(ticks)),
+    )
+    returned_while_hung = not release.is_set()
+    release.set()
+    assert returned_while_hung
+    assert [r.outcome for r in report.results] == ["unknown", "not_started"]
+    assert report.interrupted
+
+
+def test_a_write_hung_past_the_grace_period_does_not_keep_the_process_alive() -> None:
+    # Worker threads are daemons, so an interrupted apply exits after reporting the
+    # write unknown instead of waiting for the interpreter to join a hung thread.
+    stop = threading.Event()
+    release = threading.Event()
+    ticks = iter(range(0, 1000, 3))
+    hung_threads: list[threading.Thread] = []
+
+    def hang(change: Change) -> None:
+        hung_threads.append(threading.current_thread())
+        stop.set()
+        release.wait(timeout=5)
+
+    report = apply_changes(
+        [settings_change(1)],
+        RecordingProvider(on_apply=hang),
+        parallelism=2,
+        stop=stop,
+        clock=lambda: float(next(ticks)),
+    )
+    daemons = [thread.daemon for thread in hung_threads]
+    release.set()
+    assert [r.outcome for r in report.results] == ["unknown"]
+    assert daemons == [True]

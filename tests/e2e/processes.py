@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import requests
 
+from hipaactl.providers.sandbox.server import SandboxServer, Simulator
 from tests.e2e.conftest import ACCESS_KEY, SECRET_KEY
 
 # Long enough for a slow CI machine, short enough that a hang fails the test quickly.
@@ -229,6 +230,22 @@ def _terminate(process: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
     process.communicate(timeout=STOP_SECONDS)
+
+
+@contextmanager
+def serve_simulator(make_simulator: Callable[[str], Simulator]) -> Iterator[SandboxServer]:
+    """The sandbox's HTTP server in a thread of this process, with a custom simulator
+    (``make_simulator(base_url)``): for faults ``sandbox serve`` cannot inject, such as
+    a write that hangs or a reply cut short. Child processes reach it by its URL."""
+    server = SandboxServer("127.0.0.1", 0, make_simulator)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=STOP_SECONDS)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:

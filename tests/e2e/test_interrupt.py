@@ -8,11 +8,17 @@ from __future__ import annotations
 import json
 import re
 import signal
+import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from hipaactl.apply import INTERRUPT_GRACE_SECONDS
+from hipaactl.providers.sandbox.backend import SandboxBackend
+from hipaactl.providers.sandbox.generate import generate_agency
+from hipaactl.providers.sandbox.server import ExpectedCredentials, Response, Simulator
 from tests.e2e.conftest import write_config
 from tests.e2e.processes import (
     count_records,
@@ -20,6 +26,7 @@ from tests.e2e.processes import (
     run_hipaactl,
     running,
     serve,
+    serve_simulator,
     wait_until,
 )
 
@@ -130,3 +137,66 @@ def test_an_apply_interrupted_while_reading_live_state_changes_nothing_and_unloc
     assert unlocked
     assert not log.exists()  # no write was started, so none is documented
     assert again.code == 2, again.output  # the changes are all still to be made
+
+
+class HangingWrite(Simulator):
+    """Holds the first PUT to ``path`` until ``release`` is set, then does it: a write
+    whose outcome the client cannot know in time."""
+
+    def __init__(self, backend: SandboxBackend, path: str, release: threading.Event) -> None:
+        super().__init__(backend, credentials=ExpectedCredentials())
+        self.path = path
+        self.release = release
+        self.hung = threading.Event()
+
+    def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
+        hangs = method == "PUT" and urlsplit(target).path.endswith(self.path)
+        if hangs and not self.hung.is_set():
+            self.hung.set()
+            self.release.wait(timeout=30)
+        return super().respond(method, target, authorization, body)
+
+
+def test_a_write_hung_past_the_grace_period_is_unknown_and_the_process_still_exits(
+    tmp_path: Path,
+) -> None:
+    document = generate_agency(4, seed=7)  # account 1003's settings need a change
+    release = threading.Event()
+
+    def hang_1003_settings(url: str) -> Simulator:
+        backend = SandboxBackend(document, base_url=url)
+        return HangingWrite(backend, "/accounts/1003/settings", release)
+
+    with serve_simulator(hang_1003_settings) as server:
+        simulator = server.simulator
+        assert isinstance(simulator, HangingWrite)
+        config = str(write_config(tmp_path, server.url, rate_limit=1000, parallelism=4))
+        try:
+            with running("-c", config, "apply", "--auto-approve", cwd=tmp_path) as apply:
+                wait_until(simulator.hung.is_set, timeout=20, what="the write to hang")
+                apply.signal(signal.SIGTERM)
+                signalled = time.monotonic()
+                interrupted = apply.finish(timeout=EXIT_SECONDS + 4)
+                exit_seconds = time.monotonic() - signalled
+            unlocked = not (tmp_path / ".hipaactl" / "lock.info").exists()
+            verify = run_hipaactl("-c", config, "audit", "verify", cwd=tmp_path)
+        finally:
+            release.set()  # the server finishes the write after the client gave up
+        again = run_hipaactl("-c", config, "apply", "--auto-approve", cwd=tmp_path)
+        final = run_hipaactl("-c", config, "plan", "--detailed-exitcode", cwd=tmp_path)
+
+    assert interrupted.code == 1, interrupted.output
+    assert INTERRUPT_GRACE_SECONDS - 0.5 < exit_seconds < EXIT_SECONDS, exit_seconds
+    assert "UNKNOWN     update account[1003].settings: outcome unknown — run plan" in (
+        interrupted.stdout
+    )
+    counts = report_counts(interrupted.stdout)
+    assert counts["unknown"] == 1 and counts["applied"] > 0, counts
+    assert counts["failed"] == counts["skipped"] == 0, counts
+    assert unlocked
+    assert verify.code == 0, verify.output
+    assert outcomes_by_address(tmp_path / ".hipaactl" / "audit.jsonl")[
+        "account[1003].settings"
+    ] == ["started", "unknown"]
+    assert again.code == 0, again.output
+    assert final.code == 0, final.output
