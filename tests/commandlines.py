@@ -213,6 +213,7 @@ class Session:
         name = command.words[0]
         if name == "cd":
             self.cwd = (self.cwd / expand(command.words[1], self.environ)).resolve()
+            assert self.cwd.is_dir(), f"{command.line!r}: no such directory {self.cwd}"
             return None
         if name == "export":
             for assignment in command.words[1:]:
