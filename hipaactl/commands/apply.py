@@ -189,7 +189,7 @@ def run_apply(request: ApplyRequest) -> int:
         inputs.config.directory, command=command, environ=os.environ, timeout=request.lock_timeout
     )
     with handling_interrupts() as interrupts, lock:
-        provider = open_provider_for(inputs)
+        provider = open_provider_for(inputs.config)
         try:
             return plan_and_apply(request, inputs, provider, saved, interrupts)
         finally:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from hipaactl.commands.alerts import send_alert
+from hipaactl.commands.common import open_provider_for
 from hipaactl.commands.console import err, out, progress_bar, warn_all, write_text_file
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
@@ -27,7 +28,6 @@ from hipaactl.notify import check_summary, error_summary, notify_target
 from hipaactl.pipeline import Clock, PlanOptions, build_check_report, utc_now
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs
-from hipaactl.providers.base import Provider, ProviderContext, open_provider
 from hipaactl.render.json import render_json
 from hipaactl.render.junit import render_junit
 from hipaactl.render.markdown import render_markdown
@@ -83,21 +83,11 @@ def select_packs(config: Config, refs: tuple[str, ...], working_dir: Path) -> tu
     return load_packs(config.policies, base_dir=config.directory, config_file=config.path)
 
 
-def _open_provider(config: Config) -> Provider:
-    context = ProviderContext(
-        settings=config.provider,
-        config_path=config.path,
-        work_dir=config.directory,
-        environ=dict(os.environ),
-    )
-    return open_provider(context)
-
-
 def make_report(request: CheckRequest, *, clock: Clock = utc_now) -> Report:
     working_dir = Path.cwd()
     config = load_config(request.config, today=clock().date())
     packs = select_packs(config, request.packs, working_dir)
-    provider = _open_provider(config)
+    provider = open_provider_for(config)
     try:
         with progress_bar("Reading live state") as progress:
             options = PlanOptions(parallelism=request.parallelism, progress=progress, clock=clock)

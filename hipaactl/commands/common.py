@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hipaactl.commands.console import err, progress_bar, warn_all
+from hipaactl.config.model import Config
 from hipaactl.pipeline import Inputs, PlanOptions, build_plan, load_inputs
 from hipaactl.plan import Plan
 from hipaactl.providers.base import Provider, ProviderContext, open_provider
@@ -36,8 +37,7 @@ def gate_exit_code(inputs: Inputs) -> int:
     return 0
 
 
-def open_provider_for(inputs: Inputs) -> Provider:
-    config = inputs.config
+def open_provider_for(config: Config) -> Provider:
     context = ProviderContext(
         settings=config.provider,
         config_path=config.path,

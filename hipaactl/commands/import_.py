@@ -130,7 +130,7 @@ def run_import(
     """The TOML text of a config matching live state, and the warnings to show."""
     today = today or dt.date.today()
     inputs = load(config_path)
-    provider = open_provider_for(inputs)
+    provider = open_provider_for(inputs.config)
     try:
         agency, states = read_for_import(inputs.config, provider, accounts)
     finally:

@@ -48,7 +48,7 @@ def _plan(request: PlanRequest) -> PlanOutcome:
     if code:
         failures = tuple((r.rule.id, r.address) for r in inputs.gate.mandatory_failures)
         return PlanOutcome(code, gate_failures=failures)
-    provider = open_provider_for(inputs)
+    provider = open_provider_for(inputs.config)
     try:
         plan = make_plan(inputs, provider, request.targets, request.parallelism)
     finally:

@@ -456,7 +456,9 @@ class FailingProvider:
 
 @pytest.fixture
 def failing_provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr("hipaactl.commands.check._open_provider", lambda config: FailingProvider())
+    monkeypatch.setattr(
+        "hipaactl.commands.check.open_provider_for", lambda config: FailingProvider()
+    )
     yield
 
 

@@ -43,7 +43,7 @@ def run(*args: str) -> int:
 def plan_changes(config: Path) -> tuple[str, ...]:
     """Addresses the config would change, whatever the gate says about it."""
     inputs = load_inputs(config, today=dt.date.today())
-    provider = open_provider_for(inputs)
+    provider = open_provider_for(inputs.config)
     try:
         plan = build_plan(inputs, provider, PlanOptions())
     finally:
