@@ -64,9 +64,9 @@ def progress_bar(label: str) -> Iterator[Progress | None]:
 
 def write_text_file(path: Path, text: str) -> None:
     from hipaactl.errors import HipaactlError
+    from hipaactl.files import write_text_atomic
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_text_atomic(path, text)
     except OSError as exc:
         raise HipaactlError(f"cannot write {path}: {exc.strerror}") from None

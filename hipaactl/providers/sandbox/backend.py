@@ -20,9 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from hipaactl.errors import HipaactlError
+from hipaactl.files import write_text_atomic
 from hipaactl.providers.ctm.endpoints import ENDPOINTS
 from hipaactl.state import REDACTION_SCHEDULES, ROLES, TRANSCRIPTION_MODES, TWO_FACTOR_MODES
 
@@ -68,18 +67,7 @@ class DocumentStore(Protocol):
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so that readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 class JsonFileStore:
