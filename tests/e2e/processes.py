@@ -15,6 +15,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -246,6 +247,14 @@ def serve_simulator(make_simulator: Callable[[str], Simulator]) -> Iterator[Sand
         server.shutdown()
         server.server_close()
         thread.join(timeout=STOP_SECONDS)
+
+
+def closed_port_url() -> str:
+    """An API URL on 127.0.0.1 where nothing listens, so connections are refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/v1"
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,7 +39,7 @@ from hipaactl.providers.sandbox.server import (
     Simulator,
 )
 from tests.e2e.conftest import Run, StartServer, write_config
-from tests.e2e.processes import serve_simulator
+from tests.e2e.processes import closed_port_url, serve_simulator
 
 Hipaactl = Callable[..., Run]
 NEW_USER = "new.hire@e2e-clinic.example"
@@ -388,14 +387,6 @@ def _client(scenario: Scenario) -> dict[str, Any]:
 def calm_document(tmp_path: Path) -> dict[str, Any]:
     document: dict[str, Any] = json.loads((tmp_path / "left-behind.json").read_text())
     return document
-
-
-def closed_port_url() -> str:
-    """An API URL on 127.0.0.1 where nothing listens: connections are refused."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/v1"
 
 
 def test_connection_refused_is_an_error_and_leaves_the_change_log_intact(
