@@ -127,11 +127,14 @@ def test_an_apply_interrupted_while_reading_live_state_changes_nothing_and_unloc
                 what="the apply to take the lock",
             )
             apply.signal(signum)
+            signalled = time.monotonic()
             interrupted = apply.finish(timeout=EXIT_SECONDS + 4)
+            exit_seconds = time.monotonic() - signalled
         unlocked = not lock_info.exists()
         again = run_hipaactl("-c", config, "plan", "--detailed-exitcode", cwd=tmp_path)
 
     assert interrupted.code == 1, interrupted.output
+    assert exit_seconds < EXIT_SECONDS
     assert "interrupted before any change was made; nothing was applied" in interrupted.stderr
     assert "Apply" not in interrupted.stdout
     assert unlocked
