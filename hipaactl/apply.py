@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from hipaactl.changes import Change
-from hipaactl.errors import HipaactlError
+from hipaactl.errors import HipaactlError, UncertainWriteError
 from hipaactl.providers.base import Provider
 
 Outcome = Literal["applied", "failed", "skipped", "not_started", "unknown"]
@@ -123,6 +123,11 @@ class _Run:
             self.ledger.running[change.address] = change
         try:
             self.provider.apply_change(change)
+        except UncertainWriteError as exc:
+            self.recorder.finished(change, "unknown", str(exc))
+            reason = f"outcome unknown — run plan: {exc}"
+            self.ledger.record(ChangeResult(change, "unknown", reason))
+            return
         except HipaactlError as exc:
             self.recorder.finished(change, "failed", str(exc))
             self.ledger.record(ChangeResult(change, "failed", str(exc)))

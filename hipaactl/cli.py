@@ -503,6 +503,8 @@ def _usage_message(exc: Exception) -> str | None:
 
 
 KNOWN_EXIT_CODES = (0, 1, 2, 3)
+# typer turns Ctrl+C into exit 130; here every failure, an interrupt too, is 1.
+INTERRUPTED_EXIT_CODE = 130
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -531,4 +533,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         if _GLOBALS.debug:
             traceback.print_exc()
         _fail(f"unexpected {type(exc).__name__}: {exc}\n  re-run with --debug for details")
+    if code == INTERRUPTED_EXIT_CODE:
+        _fail("interrupted")
     raise SystemExit(code if code in KNOWN_EXIT_CODES else 1)

@@ -76,6 +76,11 @@ class ProviderError(HipaactlError):
         super().__init__(f"{prefix}{reason}", hint=hint)
 
 
+class UncertainWriteError(ProviderError):
+    """A write was sent but no reply confirmed it: it may or may not have taken effect.
+    A create is re-read before it is retried; any other write is reported ``unknown``."""
+
+
 class AuthenticationError(ProviderError):
     """Credentials missing or refused."""
 

@@ -93,7 +93,8 @@ def read_accounts(
     """Read every requested account; if any fails, raise naming every one that failed."""
     states: list[AccountState] = []
     failures: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
+    try:
         futures = {pool.submit(provider.read_account, r.info, r.kinds): r for r in requests}
         for done, future in enumerate(as_completed(futures), start=1):
             request = futures[future]
@@ -107,6 +108,9 @@ def read_accounts(
                     on_account(state)
             if progress is not None:
                 progress(done, len(requests))
+    finally:
+        # After an interrupt or an error, queued reads are dropped, not waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
     if failures:
         failures.sort()
         raise StateReadError(

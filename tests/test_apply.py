@@ -3,7 +3,7 @@ from collections.abc import Callable
 
 from hipaactl.apply import apply_changes, execution_order
 from hipaactl.changes import Change
-from hipaactl.errors import ProviderError
+from hipaactl.errors import ProviderError, UncertainWriteError
 from hipaactl.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
 
 
@@ -102,6 +102,16 @@ def test_failed_change_stops_only_its_dependents() -> None:
     assert outcomes['account[2].notification["N1"]'][0] == "applied"
     assert outcomes["account[1].settings"][0] == "applied"
     assert not report.succeeded
+
+
+def test_a_write_with_no_confirmed_outcome_is_unknown_not_failed() -> None:
+    class Uncertain(RecordingProvider):
+        def apply_change(self, change: Change) -> None:
+            raise UncertainWriteError("no reply", status=503, endpoint="PUT /x")
+
+    (result,) = apply_changes([settings_change(1)], Uncertain(), parallelism=1).results
+    assert result.outcome == "unknown"
+    assert result.reason is not None and result.reason.startswith("outcome unknown — run plan")
 
 
 def test_dependency_outside_targets_is_skipped_with_reason() -> None:

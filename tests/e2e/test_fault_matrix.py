@@ -427,11 +427,6 @@ def test_connection_refused_is_an_error_and_leaves_the_change_log_intact(
     assert final.code == 0, final.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a PUT whose every reply was lost after the work (503 after it) is "
-    "reported and logged 'failed' although the change was made; it should be 'unknown'",
-)
 def test_a_write_whose_replies_were_all_lost_is_not_documented_as_failed(
     tmp_path: Path, stack: ExitStack, hipaactl: Hipaactl
 ) -> None:

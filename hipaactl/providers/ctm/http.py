@@ -199,7 +199,7 @@ class HttpTransport:
             if verdict != "retry":
                 raise self._error(verdict, target, attempt)
             if attempts >= self._max_attempts:
-                raise _gave_up(target, attempt, attempts)
+                raise _gave_up(method, target, attempt, attempts)
             self._sleep(self._backoff.delay(attempts, attempt.retry_after, self._random))
             self._count(retries=1)
 
@@ -367,7 +367,17 @@ class HttpTransport:
             )
 
 
-def _gave_up(target: _Target, attempt: _Attempt, attempts: int) -> ProviderError:
+def _gave_up(method: Method, target: _Target, attempt: _Attempt, attempts: int) -> ProviderError:
+    if method != "GET" and attempt.status != 429 and attempt.sent:
+        # The last attempt reached the server and no reply confirmed it: the write may
+        # have been made (a 503 can come after the work), so it must not read "failed".
+        return UncertainWriteError(
+            f"the outcome of this write is unknown: {attempt.reason} "
+            f"(gave up after {attempts} attempts)",
+            status=attempt.status,
+            endpoint=target.endpoint,
+            hint="run plan to see whether the change took effect",
+        )
     hint = (
         "CTM kept answering 429: lower provider.rate_limit or --parallelism"
         if attempt.status == 429

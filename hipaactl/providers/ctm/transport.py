@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
-from hipaactl.errors import ProviderError
+from hipaactl.errors import UncertainWriteError
+
+__all__ = ["Method", "Transport", "UncertainWriteError"]
 
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 
@@ -32,8 +34,3 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-class UncertainWriteError(ProviderError):
-    """A POST was sent but its reply was lost or unreadable: it may or may not have
-    created the object. The caller re-reads and creates only if still absent."""

@@ -223,6 +223,31 @@ def test_503_until_attempts_run_out_is_one_provider_error(mock: responses.Reques
     assert_secret_free(error)
 
 
+def test_a_put_whose_every_attempt_got_503_has_an_unknown_outcome(
+    mock: responses.RequestsMock,
+) -> None:
+    harness = build(mock, max_attempts=3)
+    mock.put(f"{BASE}/agency/security", status=503, json={"reason": "busy"})
+
+    with pytest.raises(UncertainWriteError) as caught:
+        harness.transport.request("PUT", "/agency/security", body={"two_factor": "off"})
+
+    assert "outcome of this write is unknown" in str(caught.value)
+    assert harness.calls == 3
+
+
+def test_a_put_refused_with_429_to_the_end_is_a_plain_failure(
+    mock: responses.RequestsMock,
+) -> None:
+    harness = build(mock, max_attempts=2)
+    mock.put(f"{BASE}/agency/security", status=429, json={"reason": "slow down"})
+
+    with pytest.raises(ProviderError) as caught:
+        harness.transport.request("PUT", "/agency/security", body={"two_factor": "off"})
+
+    assert not isinstance(caught.value, UncertainWriteError)
+
+
 @pytest.mark.parametrize("method", ["GET", "PUT"])
 def test_a_2xx_reply_that_is_not_json_is_retried(harness: Harness, method: Method) -> None:
     url = f"{BASE}/agency/security"
