@@ -89,7 +89,7 @@ def validation_document(validation: Validation) -> dict[str, Any]:
 def validation_text(validation: Validation) -> tuple[str, str]:
     """(stdout, stderr) of a text-mode validate."""
     if validation.issues:
-        return "", str(ConfigError(list(validation.issues)))
+        return "", f"error: {ConfigError(list(validation.issues))}"
     gate, config = validation.gate, validation.config
     assert gate is not None and config is not None
     messages = [f"warning: {w}" for w in gate.warnings]

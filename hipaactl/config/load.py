@@ -353,6 +353,19 @@ def _seed(context: _Context) -> Iterator[SchemaProblem]:
         )
 
 
+def _unknown_packs(context: _Context) -> Iterator[SchemaProblem]:
+    from hipaactl.policy.packs import unknown_pack_refs
+
+    refs = context.document.get("policies")
+    if not context.check_files or not isinstance(refs, list):
+        return
+    # Non-strings are the schema's to report.
+    names = [r if isinstance(r, str) else "" for r in refs]
+    for index, message in unknown_pack_refs(names, base_dir=context.directory):
+        if names[index]:
+            yield SchemaProblem(("policies", index), message)
+
+
 _RULES: tuple[Callable[[_Context], Iterator[SchemaProblem]], ...] = (
     _duplicate_account_ids,
     _duplicate_user_emails,
@@ -360,6 +373,7 @@ _RULES: tuple[Callable[[_Context], Iterator[SchemaProblem]], ...] = (
     _excluded_accounts,
     _future_dates,
     _seed,
+    _unknown_packs,
 )
 
 

@@ -104,6 +104,17 @@ def load_packs(
     return packs
 
 
+def unknown_pack_refs(refs: Sequence[str], *, base_dir: Path) -> list[tuple[int, str]]:
+    """(position, message) of each ref that names neither a built-in pack nor a file,
+    so the config loader can report them with every other problem of the file."""
+    builtins = _builtin_files()
+    return [
+        (index, _unknown_ref_message(ref, base_dir / ref, sorted(builtins)))
+        for index, ref in enumerate(refs)
+        if ref not in builtins and not (base_dir / ref).is_file()
+    ]
+
+
 def pack_digest_inputs(packs: Sequence[Pack]) -> tuple[tuple[str, str], ...]:
     """``(path as given, sha256)`` of every custom pack file, in load order: what a plan's
     ``config_sha256`` covers besides the config file. Built-in packs are versioned with
@@ -117,9 +128,7 @@ def _looks_like_path(ref: str) -> bool:
     return ref.endswith(_PACK_SUFFIX) or "/" in ref or "\\" in ref
 
 
-def _unknown_ref_issue(
-    ref: str, index: int, path: Path, builtin_ids: list[str], config_file: Path | None
-) -> ConfigIssue:
+def _unknown_ref_message(ref: str, path: Path, builtin_ids: list[str]) -> str:
     known = ", ".join(builtin_ids) or "none found"
     if _looks_like_path(ref):
         message = f"policy pack file not found: {path}"
@@ -128,7 +137,13 @@ def _unknown_ref_issue(
         close = difflib.get_close_matches(ref, builtin_ids, n=1)
         if close:
             message += f"; did you mean {close[0]!r}?"
-    message += f" (built-in packs: {known}; a pack file path ends in {_PACK_SUFFIX})"
+    return message + f" (built-in packs: {known}; a pack file path ends in {_PACK_SUFFIX})"
+
+
+def _unknown_ref_issue(
+    ref: str, index: int, path: Path, builtin_ids: list[str], config_file: Path | None
+) -> ConfigIssue:
+    message = _unknown_ref_message(ref, path, builtin_ids)
     if config_file is None:
         return ConfigIssue(file="--pack", key=f"--pack[#{index}]", message=message)
     return ConfigIssue(file=str(config_file), key=f"policies[#{index}]", message=message)
