@@ -33,7 +33,6 @@ import json
 import os
 import re
 import socket
-import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from typing import IO, Any, Literal
 from hipaactl import __version__
 from hipaactl.canonical import canonical_json, digest
 from hipaactl.errors import AuditLogError, UsageError
+from hipaactl.files import write_text_atomic
 
 AuditResult = Literal["started", "applied", "failed", "unknown"]
 Outcome = Literal["applied", "failed", "unknown"]
@@ -161,37 +161,8 @@ def read_head(path: Path) -> AuditHead:
 def write_head(log_path: Path, head: AuditHead) -> Path:
     """Write ``audit.head`` beside the log atomically, so a crash never leaves half a head."""
     target = head_path(log_path)
-    _write_atomically(target, canonical_json(head.to_json()) + "\n")
+    write_text_atomic(target, canonical_json(head.to_json()) + "\n")
     return target
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(target.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename durable; some platforms cannot open directories, which is fine."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _plain(value: Any) -> Any:

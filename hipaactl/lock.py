@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from filelock import FileLock, Timeout
 
 from hipaactl.audit import Clock, format_time, user_at_host, utc_now
 from hipaactl.errors import LockError, UsageError
+from hipaactl.files import write_text_atomic
 
 STATE_DIR_NAME = ".hipaactl"
 LOCK_FILE_NAME = "lock"
@@ -186,14 +186,6 @@ class ApplyLock:
         target = info_path(self.work_dir)
         # Write then rename, so a waiting run never reads half a file.
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{INFO_FILE_NAME}.", dir=target.parent)
+            write_text_atomic(target, json.dumps(info.to_json(), sort_keys=True) + "\n")
         except OSError as exc:
-            raise LockError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-                json.dump(info.to_json(), tmp, sort_keys=True)
-                tmp.write("\n")
-            os.replace(tmp_name, target)
-        except OSError as exc:
-            Path(tmp_name).unlink(missing_ok=True)
             raise LockError(f"cannot write {target}: {exc.strerror or exc}") from exc
