@@ -12,7 +12,8 @@ generated agency read through the in-process transport (no HTTP, no latency):
 ``build_plan`` with the reads done beforehand and time.process_time around the functions
 it calls for diffing (resolve_agency, resolve_account, diff_account, diff_resources,
 mark_unsafe) and for policy
-evaluation (evaluate_live, manual_actions), divided by the wall time of the real plan
+evaluation (evaluate_read_only: the rules over read-only facts, which is all a plan
+evaluates), divided by the wall time of the real plan
 run.
 
     python benchmarks/plan_scale.py --accounts 1000 --latency-ms 50 --rate-limit 200
@@ -52,7 +53,7 @@ MAX_DIFF_POLICY_SHARE = 0.05
 
 # The functions build_plan calls for each stage (names in hipaactl.pipeline).
 DIFF_STAGES = ("resolve_agency", "resolve_account", "diff_account", "diff_resources", "mark_unsafe")
-POLICY_STAGES = ("evaluate_live", "manual_actions")
+POLICY_STAGES = ("evaluate_read_only",)
 
 CONFIG = """\
 version = 1

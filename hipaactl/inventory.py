@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hipaactl.addresses import AGENCY_ADDRESS, account_address, resource_address
+from hipaactl.canonical import canonical_json
 from hipaactl.changes import ResourceType
 from hipaactl.state import AccountState, LiveState
 
@@ -55,21 +57,50 @@ def account_resources(account: AccountState) -> Iterator[LiveResource]:
         yield LiveResource(resource_address(aid, "user", user.key), "user", aid, user.id, values)
 
 
+def agency_resource(live: LiveState) -> LiveResource | None:
+    if live.agency_security is None:
+        return None
+    values = plain(live.agency_security)
+    return LiveResource(AGENCY_ADDRESS, "agency.security", None, None, values)
+
+
 def live_resources(live: LiveState) -> tuple[LiveResource, ...]:
-    found: list[LiveResource] = []
-    if live.agency_security is not None:
-        values = plain(live.agency_security)
-        found.append(LiveResource(AGENCY_ADDRESS, "agency.security", None, None, values))
+    agency = agency_resource(live)
+    found: list[LiveResource] = [agency] if agency is not None else []
     for account in live.accounts:
         found.extend(account_resources(account))
     return tuple(sorted(found, key=lambda r: r.address))
 
 
-def fingerprint_document(live: LiveState, resources: tuple[LiveResource, ...]) -> dict[str, Any]:
-    """Every live value the run read (``resources`` is ``live_resources(live)``), as
-    plain JSON-able data, for the state fingerprint."""
+def fingerprint_document(live: LiveState) -> dict[str, Any]:
+    """Every live value the run read, as plain JSON-able data: the state fingerprint is
+    the SHA-256 of its canonical JSON (``state_fingerprint`` computes it piecewise)."""
     return {
+        "accounts": [_account_document(a) for a in sorted(live.accounts, key=lambda a: a.id)],
         "agency_security": plain(live.agency_security) if live.agency_security else None,
         "all_accounts": [plain(a) for a in live.all_accounts],
-        "resources": {r.address: dict(r.values) for r in resources},
     }
+
+
+def _account_document(account: AccountState) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "resources": {r.address: r.values for r in account_resources(account)},
+    }
+
+
+def state_fingerprint(live: LiveState) -> str:
+    """``digest(fingerprint_document(live))``, hashed one account at a time so that
+    10,000 accounts never sit in memory as one document and one string."""
+    hasher = hashlib.sha256(b'{"accounts":[')
+    for index, account in enumerate(sorted(live.accounts, key=lambda a: a.id)):
+        if index:
+            hasher.update(b",")
+        hasher.update(canonical_json(_account_document(account)).encode("utf-8"))
+    agency = plain(live.agency_security) if live.agency_security else None
+    accounts = [plain(a) for a in live.all_accounts]
+    tail = (
+        f'],"agency_security":{canonical_json(agency)},"all_accounts":{canonical_json(accounts)}}}'
+    )
+    hasher.update(tail.encode("utf-8"))
+    return hasher.hexdigest()

@@ -15,9 +15,9 @@ from hipaactl.config.model import Config
 from hipaactl.desired import resolve_account, resolve_agency
 from hipaactl.diff import diff_account, diff_resources, sort_changes
 from hipaactl.errors import ConfigError, ConfigIssue, UsageError
-from hipaactl.inventory import fingerprint_document, live_resources
+from hipaactl.inventory import agency_resource, live_resources, state_fingerprint
 from hipaactl.plan import Plan
-from hipaactl.policy.gate import GateOutcome, evaluate_gate, evaluate_live, manual_actions
+from hipaactl.policy.gate import GateOutcome, evaluate_gate, evaluate_read_only
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs
 from hipaactl.policy.views import read_only_resource_kinds
@@ -166,21 +166,23 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
 
     read = read_live(inputs, provider, options, on_account=diff_as_read)
     live = read.live
-    resources = live_resources(live)
-    index = {r.address: r for r in resources}
+    live_agency = agency_resource(live)
+    index = {live_agency.address: live_agency} if live_agency is not None else {}
     agency = resolve_agency(config, live.agency_security)
     agency_changes = diff_resources([agency] if agency else [], index)
     changes = mark_unsafe(sort_changes([*agency_changes, *account_changes]), live)
-    results, warnings = evaluate_live(config, packs, live, read.scope, today=options.clock().date())
-    manual = manual_actions(results)
+    manual, warnings = evaluate_read_only(
+        config, packs, live, read.scope, today=options.clock().date()
+    )
     if options.targets:
-        _check_targets(options.targets, [*index, AGENCY_ADDRESS, *(m.address for m in manual)])
+        addresses = [r.address for r in live_resources(live)]
+        _check_targets(options.targets, [*addresses, AGENCY_ADDRESS, *(m.address for m in manual)])
         changes = tuple(c for c in changes if is_selected(options.targets, c.address))
         manual = tuple(m for m in manual if is_selected(options.targets, m.address))
     return Plan(
         created_at=options.clock().isoformat(timespec="seconds"),
         config_sha256=config_digest(config, packs),
-        state_fingerprint=digest(fingerprint_document(live, resources)),
+        state_fingerprint=state_fingerprint(live),
         targets=options.targets,
         changes=changes,
         manual_actions=manual,

@@ -48,14 +48,14 @@ RESOURCE_KINDS: tuple[ResourceKind, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgencySecurity:
     idle_timeout_minutes: int | None
     two_factor: TwoFactor | None
     require_login_for_recordings: bool | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccountSettings:
     encrypted_recordings: bool | None
     encrypted_recording_storage: bool | None
@@ -63,7 +63,7 @@ class AccountSettings:
     redaction_schedule: RedactionSchedule | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallSettings:
     """One call-settings profile ("config") of an account."""
 
@@ -76,7 +76,7 @@ class CallSettings:
     premium_callerid_enabled: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class User:
     email: str
     first_name: str
@@ -91,7 +91,7 @@ class User:
         return self.email.lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notification:
     id: str
     name: str
@@ -99,7 +99,7 @@ class Notification:
     fields: tuple[str, ...] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trigger:
     id: str
     name: str
@@ -107,7 +107,7 @@ class Trigger:
     fields: tuple[str, ...] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackingNumber:
     id: str
     number: str
@@ -115,14 +115,14 @@ class TrackingNumber:
     hipaa_eligible: bool | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Integration:
     id: str
     name: str
     enabled: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccountInfo:
     """What the account listing returns for every account of the agency."""
 
@@ -132,7 +132,7 @@ class AccountInfo:
     plan: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccountState:
     info: AccountInfo
     settings: AccountSettings | None = None
@@ -148,7 +148,7 @@ class AccountState:
         return self.info.id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveState:
     """Everything one run read: the agency, every listed account, and the managed ones."""
 

@@ -179,9 +179,12 @@ def live_views(
     *,
     today: dt.date,
     packs: Sequence[Pack] = (),
+    types: frozenset[str] | None = None,
 ) -> tuple[ResourceView, ...]:
-    """Every resource read, the plan and classification of accounts, and attestations.
-    Only managed accounts are looked into; every listed account gets its classification."""
+    """Every resource read, the plan and classification of accounts, and attestations;
+    only those of ``types`` when given (a plan's manual actions need a few types of
+    10,000 accounts, not all). Only managed accounts are looked into; every listed
+    account gets its classification."""
     views: list[ResourceView] = []
     if live.agency_security is not None:
         views.append(_security_view(live.agency_security))
@@ -199,8 +202,8 @@ def live_views(
         )
         state = states.get(info.id)
         if state is not None:
-            views.extend(_account_views(state))
-    return tuple(views)
+            views.extend(_account_views(state, types))
+    return tuple(v for v in views if types is None or v.resource_type in types)
 
 
 def unread_collections(live: LiveState, scope: Scope) -> frozenset[tuple[int | None, str]]:
@@ -267,10 +270,10 @@ def _classification_views(scope: Scope) -> list[ResourceView]:
     ]
 
 
-def _account_views(state: AccountState) -> list[ResourceView]:
+def _account_views(state: AccountState, types: frozenset[str] | None) -> list[ResourceView]:
     prefix = account_address(state.id)
     views: list[ResourceView] = []
-    if state.settings is not None:
+    if state.settings is not None and (types is None or "settings" in types):
         views.append(_view("settings", f"{prefix}.settings", state.id, _settings(state.settings)))
     for kind, items, values_of in (
         ("call_settings", state.call_settings, _profile),
@@ -280,7 +283,8 @@ def _account_views(state: AccountState) -> list[ResourceView]:
         ("number", state.numbers, _number),
         ("integration", state.integrations, _integration),
     ):
-        views.extend(_collection_views(prefix, state.id, kind, items, values_of))
+        if types is None or kind in types:
+            views.extend(_collection_views(prefix, state.id, kind, items, values_of))
     return views
 
 
