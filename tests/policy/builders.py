@@ -25,7 +25,6 @@ from hipaactl.policy.model import Condition, Pack, ResourceView, Rule
 from hipaactl.policy.packs import load_packs
 from hipaactl.state import (
     AccountInfo,
-    AccountSettings,
     AccountState,
     AgencySecurity,
     CallSettings,
@@ -36,6 +35,7 @@ from hipaactl.state import (
     Trigger,
     User,
 )
+from tests import builders as state_builders
 
 TODAY = dt.date(2026, 6, 1)
 CONFIG_PATH = Path("/srv/clinic/hipaa.toml")
@@ -99,34 +99,13 @@ def override(rule_id: str, expires_on: dt.date = dt.date(2026, 12, 31)) -> Overr
 # -- live state ----------------------------------------------------------------------
 
 
-def security(**overrides: Any) -> AgencySecurity:
-    base = AgencySecurity(
-        idle_timeout_minutes=15, two_factor="every_login", require_login_for_recordings=True
-    )
-    return replace(base, **overrides)
-
-
-def settings(**overrides: Any) -> AccountSettings:
-    base = AccountSettings(
-        encrypted_recordings=True,
-        encrypted_recording_storage=True,
-        transcription_mode="secure",
-        redaction_schedule="30_days",
-    )
-    return replace(base, **overrides)
+# The generic state builders, with this package's defaults where they differ.
+security = state_builders.agency
+settings = state_builders.settings
 
 
 def profile(profile_id: str = "CS1", **overrides: Any) -> CallSettings:
-    base = CallSettings(
-        id=profile_id,
-        name=f"Profile {profile_id}",
-        inbound_recordings_on=True,
-        outbound_recording_on=False,
-        transcription=True,
-        callerid_enabled=False,
-        premium_callerid_enabled=False,
-    )
-    return replace(base, **overrides)
+    return state_builders.profile(profile_id, **{"outbound_recording_on": False, **overrides})
 
 
 def user(email: str = "Dr.Lee@Clinic.example", **overrides: Any) -> User:
