@@ -139,7 +139,9 @@ def root(
 
 TargetOption = Annotated[
     list[str] | None,
-    typer.Option("--target", help="Only this address and what is under it (repeatable)."),
+    typer.Option(
+        "--target", metavar="ADDR", help="Only this address and what is under it (repeatable)."
+    ),
 ]
 NotifyOption = Annotated[
     str | None,
@@ -152,7 +154,13 @@ NotifyOption = Annotated[
 ]
 ParallelismOption = Annotated[
     int | None,
-    typer.Option("--parallelism", min=1, max=64, help="Accounts read/applied at once (default 8)."),
+    typer.Option(
+        "--parallelism",
+        metavar="N",
+        min=1,
+        max=64,
+        help="Accounts read/applied at once (default 8).",
+    ),
 ]
 
 
@@ -180,7 +188,8 @@ def validate(
 @app.command()
 def plan(
     out_file: Annotated[
-        Path | None, typer.Option("-o", "--out", help="Save the plan (JSON) to this file.")
+        Path | None,
+        typer.Option("-o", "--out", metavar="PLANFILE", help="Save the plan (JSON) to this file."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     detailed_exitcode: Annotated[
@@ -211,7 +220,9 @@ def plan(
 
 @app.command()
 def apply(
-    plan_file: Annotated[Path | None, typer.Argument(help="A plan saved with plan -o.")] = None,
+    plan_file: Annotated[
+        Path | None, typer.Argument(metavar="PLANFILE", help="A plan saved with plan -o.")
+    ] = None,
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Apply without asking for 'yes'.")
     ] = False,
@@ -221,7 +232,10 @@ def apply(
     target: TargetOption = None,
     parallelism: ParallelismOption = None,
     lock_timeout: Annotated[
-        float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for the lock.")
+        float,
+        typer.Option(
+            "--lock-timeout", metavar="SECONDS", min=0, help="Seconds to wait for the lock."
+        ),
     ] = 0,
 ) -> None:
     """Apply a saved plan, or plan, confirm and apply.
@@ -248,7 +262,9 @@ def apply(
 
 @app.command()
 def show(
-    plan_file: Annotated[Path, typer.Argument(help="A plan saved with plan -o.")],
+    plan_file: Annotated[
+        Path, typer.Argument(metavar="PLANFILE", help="A plan saved with plan -o.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON.")] = False,
 ) -> None:
     """Render a saved plan."""
@@ -313,10 +329,12 @@ def check(
 @app.command(name="import")
 def import_(
     account: Annotated[
-        list[int] | None, typer.Option("--account", help="Only this account id (repeatable).")
+        list[int] | None,
+        typer.Option("--account", metavar="ID", help="Only this account id (repeatable)."),
     ] = None,
     out_file: Annotated[
-        Path | None, typer.Option("-o", "--out", help="Write here instead of stdout.")
+        Path | None,
+        typer.Option("-o", "--out", metavar="FILE", help="Write here instead of stdout."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
@@ -336,7 +354,9 @@ def import_(
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to write into.")] = Path("."),
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to write into.")] = Path(
+        "."
+    ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write a commented starter hipaa.toml and a sandbox seed into DIR."""
@@ -380,7 +400,9 @@ def policies_list(
 
 @policies_app.command("show")
 def policies_show(
-    rule_id: Annotated[str, typer.Argument(help="A rule id such as CTM-SEC-01.")],
+    rule_id: Annotated[
+        str, typer.Argument(metavar="RULE_ID", help="A rule id such as CTM-SEC-01.")
+    ],
 ) -> None:
     """Show one rule: citation, hipaa_type, checklist source, enforcement, remediation."""
     from hipaactl.commands.policies import builtin_packs, find_rule
@@ -392,7 +414,8 @@ def policies_show(
 LogArgument = Annotated[
     Path | None,
     typer.Argument(
-        help="The change log (default: [audit] path of the config, else .hipaactl/audit.jsonl)."
+        metavar="LOG",
+        help="The change log (default: [audit] path of the config, else .hipaactl/audit.jsonl).",
     ),
 ]
 
@@ -402,7 +425,9 @@ def audit_verify(
     log: LogArgument = None,
     head: Annotated[
         str | None,
-        typer.Option("--head", help="The head hash printed by an apply (e.g. in a CI log)."),
+        typer.Option(
+            "--head", metavar="HASH", help="The head hash printed by an apply (e.g. in a CI log)."
+        ),
     ] = None,
 ) -> None:
     """Find edited, removed, reordered or cut records and writes with no outcome.
@@ -425,7 +450,8 @@ def audit_show(
     log: LogArgument = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON.")] = False,
     since: Annotated[
-        str | None, typer.Option("--since", help="Only records at or after DATE (ISO 8601).")
+        str | None,
+        typer.Option("--since", metavar="DATE", help="Only records at or after DATE (ISO 8601)."),
     ] = None,
 ) -> None:
     """Print the change log."""
@@ -439,31 +465,46 @@ def audit_show(
 
 @sandbox_app.command("serve")
 def sandbox_serve(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, help="Port (0: any free one).")] = 0,
+    host: Annotated[
+        str, typer.Option("--host", metavar="HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=0, help="Port (0: any free one).")
+    ] = 0,
     state: Annotated[
         Path | None,
-        typer.Option("--state", help="Agency JSON document to serve (writes persist to it)."),
+        typer.Option(
+            "--state", metavar="FILE", help="Agency JSON document to serve (writes persist to it)."
+        ),
     ] = None,
     accounts: Annotated[
         int | None,
-        typer.Option("--accounts", min=1, help="Serve a generated agency of N accounts."),
+        typer.Option(
+            "--accounts", metavar="N", min=1, help="Serve a generated agency of N accounts."
+        ),
     ] = None,
     latency_ms: Annotated[
-        float, typer.Option("--latency-ms", min=0, help="Latency added to every request.")
+        float,
+        typer.Option("--latency-ms", metavar="MS", min=0, help="Latency added to every request."),
     ] = 0.0,
     rate_limit: Annotated[
         float | None,
-        typer.Option("--rate-limit", min=0.001, help="Requests/s before replying 429."),
+        typer.Option(
+            "--rate-limit", metavar="R", min=0.001, help="Requests/s before replying 429."
+        ),
     ] = None,
     fail_rate: Annotated[
         float,
-        typer.Option("--fail-rate", min=0, max=1, help="Share of requests failing 502/503/504."),
+        typer.Option(
+            "--fail-rate", metavar="P", min=0, max=1, help="Share of requests failing 502/503/504."
+        ),
     ] = 0.0,
     page_cap: Annotated[
-        int | None, typer.Option("--page-cap", min=1, help="At most N items per page.")
+        int | None, typer.Option("--page-cap", metavar="N", min=1, help="At most N items per page.")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for faults and generation.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="S", help="Seed for faults and generation.")
+    ] = 0,
 ) -> None:
     """Run the CTM-compatible HTTP simulator (Basic auth, CTM paging, faults, 429s).
 
