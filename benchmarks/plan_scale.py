@@ -10,8 +10,7 @@ and wall / floor, the plan process's peak RSS and CPU, and the CPU share of diff
 policy evaluation. That share comes from a second, in-process pass over the same
 generated agency read through the in-process transport (no HTTP, no latency):
 ``build_plan`` with the reads done beforehand and time.process_time around the functions
-it calls for diffing (resolve_agency, resolve_account, diff_account, diff_resources,
-mark_unsafe) and for policy
+it calls for diffing (diff_agency, diff_account, mark_unsafe) and for policy
 evaluation (evaluate_read_only: the rules over read-only facts, which is all a plan
 evaluates), divided by the wall time of the real plan
 run.
@@ -52,7 +51,7 @@ MAX_REQUESTS_PER_ACCOUNT = 6
 MAX_DIFF_POLICY_SHARE = 0.05
 
 # The functions build_plan calls for each stage (names in hipaactl.pipeline).
-DIFF_STAGES = ("resolve_agency", "resolve_account", "diff_account", "diff_resources", "mark_unsafe")
+DIFF_STAGES = ("diff_agency", "diff_account", "mark_unsafe")
 POLICY_STAGES = ("evaluate_read_only",)
 
 CONFIG = """\

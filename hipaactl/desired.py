@@ -16,7 +16,7 @@ from hipaactl.changes import ResourceType
 from hipaactl.config.model import AccountDesired, Config
 from hipaactl.policy.model import Pack
 from hipaactl.policy.phi import phi_fields_for
-from hipaactl.state import AccountState, AgencySecurity, LiveState, ResourceKind
+from hipaactl.state import AccountState, AgencySecurity, ResourceKind
 
 LOGIN_REQUIRED_FIELD = "require_login_for_recordings"
 
@@ -47,12 +47,6 @@ class DesiredUsers:
 class DesiredAccount:
     resources: tuple[DesiredResource, ...]
     users: DesiredUsers | None
-
-
-@dataclass(frozen=True)
-class DesiredState:
-    resources: tuple[DesiredResource, ...]
-    users: tuple[DesiredUsers, ...]
 
 
 def desired_for_account(config: Config, account_id: int) -> AccountDesired:
@@ -250,15 +244,3 @@ def resolve_account(
     ]
     users = _desired_users(config, account) if account.users is not None else None
     return DesiredAccount(tuple(resources), users)
-
-
-def resolve_desired(config: Config, packs: Sequence[Pack], live: LiveState) -> DesiredState:
-    agency = resolve_agency(config, live.agency_security)
-    resources: list[DesiredResource] = [agency] if agency is not None else []
-    users: list[DesiredUsers] = []
-    for account in live.accounts:
-        desired = resolve_account(config, packs, live.agency_security, account)
-        resources.extend(desired.resources)
-        if desired.users is not None:
-            users.append(desired.users)
-    return DesiredState(tuple(resources), tuple(users))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from deepdiff import DeepDiff
 
 from hipaactl.addresses import resource_address
 from hipaactl.changes import ACTION_ORDER, Change
-from hipaactl.desired import DesiredAccount, DesiredResource, DesiredState, DesiredUsers
-from hipaactl.inventory import LiveResource, account_resources
-from hipaactl.state import AccountState, LiveState, User
+from hipaactl.config.model import Config
+from hipaactl.desired import DesiredResource, DesiredUsers, resolve_account, resolve_agency
+from hipaactl.inventory import LiveResource, account_resources, agency_resource
+from hipaactl.policy.model import Pack
+from hipaactl.state import AccountState, AgencySecurity, LiveState, User
 
 
 def _same(live: Any, desired: Any) -> bool:
@@ -131,8 +133,20 @@ def diff_resources(
     return changes
 
 
-def diff_account(desired: DesiredAccount, account: AccountState) -> list[Change]:
-    """One account's changes (unsorted), so accounts can be diffed as they are read."""
+def diff_agency(config: Config, live: LiveState) -> list[Change]:
+    desired = resolve_agency(config, live.agency_security)
+    current = agency_resource(live)
+    if desired is None or current is None:
+        return []
+    return diff_resources([desired], {current.address: current})
+
+
+def diff_account(
+    config: Config, packs: Sequence[Pack], agency: AgencySecurity | None, account: AccountState
+) -> list[Change]:
+    """One account's changes (unsorted), so accounts can be diffed as they are read;
+    ``agency`` is live agency security."""
+    desired = resolve_account(config, packs, agency, account)
     index = {r.address: r for r in account_resources(account)}
     changes = diff_resources(desired.resources, index)
     if desired.users is not None:
@@ -140,12 +154,10 @@ def diff_account(desired: DesiredAccount, account: AccountState) -> list[Change]
     return changes
 
 
-def diff_state(
-    desired: DesiredState, live: LiveState, live_index: Mapping[str, LiveResource]
-) -> tuple[Change, ...]:
-    changes = diff_resources(desired.resources, live_index)
-    for users in desired.users:
-        account = live.account(users.account_id)
-        if account is not None:
-            changes.extend(_user_changes(account, users))
+def diff_live(config: Config, packs: Sequence[Pack], live: LiveState) -> tuple[Change, ...]:
+    """Every change of a live state read in full: what a plan computes account by
+    account as reads arrive."""
+    changes = diff_agency(config, live)
+    for account in live.accounts:
+        changes.extend(diff_account(config, packs, live.agency_security, account))
     return sort_changes(changes)

@@ -12,10 +12,9 @@ from hipaactl.canonical import digest
 from hipaactl.changes import KIND_RESOURCE_TYPES, Change
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
-from hipaactl.desired import resolve_account, resolve_agency
-from hipaactl.diff import diff_account, diff_resources, sort_changes
+from hipaactl.diff import diff_account, diff_agency, sort_changes
 from hipaactl.errors import ConfigError, ConfigIssue, UsageError
-from hipaactl.inventory import agency_resource, live_resources, state_fingerprint
+from hipaactl.inventory import live_resources, state_fingerprint
 from hipaactl.plan import Plan
 from hipaactl.policy.gate import GateOutcome, evaluate_gate, evaluate_read_only
 from hipaactl.policy.model import Pack
@@ -160,17 +159,11 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
 
     def diff_as_read(agency: AgencySecurity | None, account: AccountState) -> None:
         # Diffing while the other accounts are in flight hides its CPU behind the reads.
-        account_changes.extend(
-            diff_account(resolve_account(config, packs, agency, account), account)
-        )
+        account_changes.extend(diff_account(config, packs, agency, account))
 
     read = read_live(inputs, provider, options, on_account=diff_as_read)
     live = read.live
-    live_agency = agency_resource(live)
-    index = {live_agency.address: live_agency} if live_agency is not None else {}
-    agency = resolve_agency(config, live.agency_security)
-    agency_changes = diff_resources([agency] if agency else [], index)
-    changes = mark_unsafe(sort_changes([*agency_changes, *account_changes]), live)
+    changes = mark_unsafe(sort_changes([*diff_agency(config, live), *account_changes]), live)
     manual, warnings = evaluate_read_only(
         config, packs, live, read.scope, today=options.clock().date()
     )

@@ -1,15 +1,12 @@
 from hipaactl.config.model import AccountDesired, AgencySecurityDesired
-from hipaactl.desired import resolve_desired
-from hipaactl.diff import changed_fields, diff_state
-from hipaactl.inventory import live_resources
+from hipaactl.diff import changed_fields, diff_live
 from hipaactl.state import LiveState
 from tests import builders as b
 from tests.packs import PHI_PACK
 
 
 def plan_changes(config, live: LiveState):  # type: ignore[no-untyped-def]
-    index = {r.address: r for r in live_resources(live)}
-    return diff_state(resolve_desired(config, (PHI_PACK,), live), live, index)
+    return diff_live(config, (PHI_PACK,), live)
 
 
 def test_bool_is_not_int_in_changed_fields() -> None:
