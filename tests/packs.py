@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hipaactl.policy.model import Pack
 
+# The PHI fields SPEC section 3 lists (recording_url is PHI unless login is required).
 PHI_FIELDS = (
     "caller_name",
     "caller_number",
