@@ -270,9 +270,9 @@ def show(
     """Render a saved plan."""
     import json
 
-    from hipaactl.plan import load_plan_for_display
-    from hipaactl.render.json import render_json
-    from hipaactl.render.text import render_plan
+    from hipaactl.plan.planfile import load_plan_for_display
+    from hipaactl.report.render.json import render_json
+    from hipaactl.report.render.text import render_plan
 
     saved = load_plan_for_display(plan_file)
     if as_json:
@@ -371,7 +371,7 @@ def init(
 def schema() -> None:
     """Print the JSON Schema of the config file."""
     from hipaactl.config.schema import config_json_schema
-    from hipaactl.render.json import render_json
+    from hipaactl.report.render.json import render_json
 
     out(render_json(config_json_schema()))
 
@@ -391,8 +391,8 @@ def policies_list(
 ) -> None:
     """List the built-in packs and their rules."""
     from hipaactl.commands.policies import builtin_packs, policies_document
-    from hipaactl.render.json import render_json
-    from hipaactl.render.text import render_pack_list
+    from hipaactl.report.render.json import render_json
+    from hipaactl.report.render.text import render_pack_list
 
     packs = builtin_packs()
     out(render_json(policies_document(packs)) if as_json else render_pack_list(packs))
@@ -406,7 +406,7 @@ def policies_show(
 ) -> None:
     """Show one rule: citation, hipaa_type, checklist source, enforcement, remediation."""
     from hipaactl.commands.policies import builtin_packs, find_rule
-    from hipaactl.render.text import render_rule
+    from hipaactl.report.render.text import render_rule
 
     out(render_rule(find_rule(builtin_packs(), rule_id)))
 
@@ -456,8 +456,8 @@ def audit_show(
 ) -> None:
     """Print the change log."""
     from hipaactl.commands.audit import run_show
-    from hipaactl.render.json import render_json
-    from hipaactl.render.text import render_audit_records
+    from hipaactl.report.render.json import render_json
+    from hipaactl.report.render.text import render_audit_records
 
     records = run_show(log, _GLOBALS.config, since)
     out(render_json(records) if as_json else render_audit_records(records))

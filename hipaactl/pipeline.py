@@ -7,26 +7,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hipaactl.addresses import AGENCY_ADDRESS
 from hipaactl.canonical import digest
-from hipaactl.changes import KIND_RESOURCE_TYPES, Change
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
-from hipaactl.diff import diff_account, diff_agency, sort_changes
 from hipaactl.errors import ConfigError, ConfigIssue, UsageError
-from hipaactl.inventory import live_resources, state_fingerprint
-from hipaactl.plan import Plan
+from hipaactl.live.inventory import live_resources, state_fingerprint
+from hipaactl.live.read import AccountListener, Progress, list_accounts, read_live_state
+from hipaactl.live.scope import Scope, classify_accounts, find_exclusion
+from hipaactl.model.addresses import AGENCY_ADDRESS
+from hipaactl.model.changes import KIND_RESOURCE_TYPES, Change
+from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, LiveState, ResourceKind
+from hipaactl.model.targets import is_selected, unmatched
+from hipaactl.plan.desired import desired_for_account, kinds_to_manage
+from hipaactl.plan.diff import diff_account, diff_agency, sort_changes
+from hipaactl.plan.planfile import Plan
+from hipaactl.plan.unsafe import mark_unsafe
 from hipaactl.policy.gate import GateOutcome, evaluate_gate, evaluate_read_only
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs
 from hipaactl.policy.views import read_only_resource_kinds
 from hipaactl.providers.base import Provider
-from hipaactl.read import AccountListener, Progress, list_accounts, read_live_state
-from hipaactl.report import Report, build_report
-from hipaactl.scope import Scope, classify_accounts, find_exclusion
-from hipaactl.state import AccountInfo, AccountState, AgencySecurity, LiveState, ResourceKind
-from hipaactl.targets import is_selected, unmatched
-from hipaactl.unsafe import mark_unsafe
+from hipaactl.report.check import Report, build_report
 
 Clock = Callable[[], dt.datetime]
 
@@ -117,16 +118,20 @@ def _read(
     accounts = list_accounts(provider)
     check_declared_accounts(config, accounts)
     scope = classify_accounts(config, accounts)
+
+    def kinds_for(account_id: int) -> frozenset[ResourceKind]:
+        if only is not None:
+            return only
+        return kinds_to_manage(desired_for_account(config, account_id)) | read_only
+
     live = read_live_state(
         provider,
-        config,
         scope,
         accounts,
-        read_only=read_only,
+        kinds_for=kinds_for,
         targets=options.targets,
         parallelism=options.parallelism or config.provider.parallelism,
         progress=options.progress,
-        only=only,
         on_account=on_account,
     )
     return LiveRead(scope, live)

@@ -16,7 +16,7 @@ from hipaactl.config.model import (
     ProviderSettings,
     UserDesired,
 )
-from hipaactl.state import (
+from hipaactl.model.state import (
     AccountInfo,
     AccountSettings,
     AccountState,

@@ -9,8 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hipaactl.apply import apply_changes
+from hipaactl.apply.executor import apply_changes
 from hipaactl.config.model import AccountDesired, AgencySecurityDesired, UserDesired
+from hipaactl.model.state import REDACTION_SCHEDULES, ROLES, TRANSCRIPTION_MODES, TWO_FACTOR_MODES
 from hipaactl.pipeline import Inputs, PlanOptions, build_plan
 from hipaactl.policy.gate import evaluate_gate
 from hipaactl.policy.packs import load_packs
@@ -18,7 +19,6 @@ from hipaactl.providers.ctm.endpoints import EndpointTable
 from hipaactl.providers.ctm.mapping import CtmProvider
 from hipaactl.providers.sandbox.backend import SandboxBackend
 from hipaactl.providers.sandbox.inprocess import InProcessTransport
-from hipaactl.state import REDACTION_SCHEDULES, ROLES, TRANSCRIPTION_MODES, TWO_FACTOR_MODES
 from tests import builders as b
 
 PACKS = load_packs(("ctm-hipaa-current",), base_dir=b.Path("."))

@@ -1,6 +1,6 @@
 """Posting drift alerts from a command (``plan --notify``, ``check --notify``).
 
-The summaries themselves are built in ``hipaactl.notify``; this module only decides
+The summaries themselves are built in ``hipaactl.report.alerts``; this module only decides
 whether to send one, warns about an unkeyed hash, and reports a failed delivery on
 stderr without touching the command's exit code (SPEC section 8).
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hipaactl.commands.console import err, warn_all
-from hipaactl.notify import NotifyError, Pseudonymizer, deliver
+from hipaactl.report.alerts import NotifyError, Pseudonymizer, deliver
 
 SummaryBuilder = Callable[[Pseudonymizer, Mapping[str, str]], Mapping[str, Any] | None]
 

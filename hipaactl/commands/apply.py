@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from hipaactl.apply import ApplyReport, Outcome, apply_changes
-from hipaactl.audit import AuditWriter
-from hipaactl.changes import Change
+from hipaactl.apply.audit_log import AuditWriter
+from hipaactl.apply.executor import ApplyReport, Outcome, apply_changes
+from hipaactl.apply.lock import ApplyLock
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
 from hipaactl.commands.console import err, out, warn_all
 from hipaactl.errors import ApplyFailedError, UnsafePlanError, UsageError
-from hipaactl.lock import ApplyLock
+from hipaactl.model.changes import Change
 from hipaactl.pipeline import Inputs
-from hipaactl.plan import Plan, SavedPlan, ensure_current, read_saved_plan
+from hipaactl.plan.planfile import Plan, SavedPlan, ensure_current, read_saved_plan
 from hipaactl.providers.base import Provider
-from hipaactl.render.text import NO_CHANGES, render_apply_report, render_plan
+from hipaactl.report.render.text import NO_CHANGES, render_apply_report, render_plan
 
 CONFIRM_PROMPT = (
     "Do you want to perform these actions?\n"

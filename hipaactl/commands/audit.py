@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from hipaactl.audit import DEFAULT_LOG_PATH, VerifyReport, read_log, verify_log
+from hipaactl.apply.audit_log import DEFAULT_LOG_PATH, VerifyReport, read_log, verify_log
 from hipaactl.config.load import load_config
 from hipaactl.errors import ConfigError, UsageError
 

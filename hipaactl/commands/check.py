@@ -24,16 +24,16 @@ from hipaactl.commands.console import err, out, progress_bar, warn_all, write_te
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
 from hipaactl.errors import HipaactlError, UsageError
-from hipaactl.notify import check_summary, error_summary, notify_target
 from hipaactl.pipeline import Clock, PlanOptions, build_check_report, utc_now
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs
-from hipaactl.render.json import render_json
-from hipaactl.render.junit import render_junit
-from hipaactl.render.markdown import render_markdown
-from hipaactl.render.sarif import render_sarif
-from hipaactl.render.text import render_report
-from hipaactl.report import Report, report_document
+from hipaactl.report.alerts import check_summary, error_summary, notify_target
+from hipaactl.report.check import Report, report_document
+from hipaactl.report.render.json import render_json
+from hipaactl.report.render.junit import render_junit
+from hipaactl.report.render.markdown import render_markdown
+from hipaactl.report.render.sarif import render_sarif
+from hipaactl.report.render.text import render_report
 
 ReportFormat = Literal["text", "json", "markdown", "sarif", "junit"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = ("text", "json", "markdown", "sarif", "junit")

@@ -10,9 +10,9 @@ from pathlib import Path
 from hipaactl.commands.console import err, progress_bar, warn_all
 from hipaactl.config.model import Config
 from hipaactl.pipeline import Inputs, PlanOptions, build_plan, load_inputs
-from hipaactl.plan import Plan
+from hipaactl.plan.planfile import Plan
 from hipaactl.providers.base import Provider, ProviderContext, open_provider
-from hipaactl.render.text import render_gate_failures
+from hipaactl.report.render.text import render_gate_failures
 
 GATE_EXIT_CODE = 3
 

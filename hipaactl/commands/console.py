@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hipaactl.read import Progress
+    from hipaactl.live.read import Progress
 
 
 @dataclass

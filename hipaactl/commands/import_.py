@@ -18,7 +18,11 @@ from hipaactl.commands.common import load, open_provider_for
 from hipaactl.commands.console import progress_bar
 from hipaactl.config.model import Config
 from hipaactl.errors import ConfigError, HipaactlError, StateReadError, UsageError
-from hipaactl.importer import (
+from hipaactl.live.read import ReadRequest, list_accounts, read_accounts
+from hipaactl.live.scope import classify_accounts
+from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
+from hipaactl.pipeline import check_declared_accounts, load_inputs
+from hipaactl.plan.importer import (
     Document,
     ImportSource,
     build_document,
@@ -26,12 +30,8 @@ from hipaactl.importer import (
     violation_warnings,
     violations_by_key,
 )
-from hipaactl.pipeline import check_declared_accounts, load_inputs
 from hipaactl.policy.model import RuleResult
 from hipaactl.providers.base import Provider
-from hipaactl.read import ReadRequest, list_accounts, read_accounts
-from hipaactl.scope import classify_accounts
-from hipaactl.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
 
 # Everything an [[account]] declares: settings, call-settings profiles, users.
 IMPORT_KINDS: frozenset[ResourceKind] = frozenset({"settings", "call_settings", "users"})

@@ -10,15 +10,15 @@ from hipaactl.commands.alerts import send_alert
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
 from hipaactl.commands.console import err, out, warn_all, write_text_file
 from hipaactl.errors import HipaactlError
-from hipaactl.notify import (
+from hipaactl.plan.planfile import Plan, plan_document
+from hipaactl.report.alerts import (
     error_summary,
     failed_rules_summary,
     notify_target,
     plan_summary,
 )
-from hipaactl.plan import Plan, plan_document
-from hipaactl.render.json import render_json
-from hipaactl.render.text import render_plan
+from hipaactl.report.render.json import render_json
+from hipaactl.report.render.text import render_plan
 
 DRIFT_EXIT_CODE = 2
 SOURCE = "hipaactl plan"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hipaactl.errors import UsageError
-from hipaactl.plan import pack_document
+from hipaactl.plan.planfile import pack_document
 from hipaactl.policy.model import Pack, Rule
 from hipaactl.policy.packs import builtin_pack_ids, load_packs
 

@@ -6,8 +6,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from hipaactl.apply.lock import ApplyLock
 from hipaactl.config.load import load_config
-from hipaactl.lock import ApplyLock
 from hipaactl.providers.sandbox.workcopy import reset_working_copy
 
 

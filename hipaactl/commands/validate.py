@@ -13,8 +13,8 @@ from hipaactl.errors import ConfigError, ConfigIssue, PolicyPackError
 from hipaactl.policy.gate import GateOutcome, evaluate_gate
 from hipaactl.policy.model import Pack, RuleResult
 from hipaactl.policy.packs import load_packs
-from hipaactl.render.json import render_json
-from hipaactl.render.text import render_gate_failures
+from hipaactl.report.render.json import render_json
+from hipaactl.report.render.text import render_gate_failures
 
 VALIDATE_FORMAT_VERSION = "1"
 

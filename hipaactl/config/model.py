@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from hipaactl.state import RedactionSchedule, Role, TwoFactor
+from hipaactl.model.state import RedactionSchedule, Role, TwoFactor
 
 Transcription = Literal["off", "standard", "secure", "enhanced"]
 PhiFieldsMode = Literal["strip", "keep"]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from hipaactl.changes import ResourceType
+from hipaactl.model.changes import ResourceType
 from hipaactl.policy.model import REF_NAMES, RefName
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches"]

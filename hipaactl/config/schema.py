@@ -35,8 +35,8 @@ from hipaactl.config.model import (
     Transcription,
     UsersMode,
 )
+from hipaactl.model.state import RedactionSchedule, Role, TwoFactor
 from hipaactl.providers.ctm.endpoints import ENDPOINTS_BY_NAME
-from hipaactl.state import RedactionSchedule, Role, TwoFactor
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_TITLE = "hipaactl configuration (hipaa.toml)"

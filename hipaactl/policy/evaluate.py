@@ -17,8 +17,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from hipaactl.addresses import AGENCY_ADDRESS, account_address
 from hipaactl.config.model import Config
+from hipaactl.model.addresses import AGENCY_ADDRESS, account_address
 from hipaactl.policy.model import Condition, Pack, Ref, RefName, ResourceView, Rule, RuleResult
 from hipaactl.policy.phi import phi_fields_for
 from hipaactl.policy.views import normalize_plan

@@ -13,14 +13,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from hipaactl.changes import ManualAction
 from hipaactl.config.model import Config
+from hipaactl.live.scope import Scope
+from hipaactl.model.changes import ManualAction
+from hipaactl.model.state import LiveState
 from hipaactl.policy.evaluate import ConfigRefs, evaluate
 from hipaactl.policy.model import READ_ONLY_RESOURCES, Pack, RuleResult
 from hipaactl.policy.overrides import apply_overrides
 from hipaactl.policy.views import declared_views, live_views, unread_collections
-from hipaactl.scope import Scope
-from hipaactl.state import LiveState
 
 _FAILED = frozenset({"fail", "manual"})
 # Unclassified accounts are a config fix (scope), reported by check, not a manual action.

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hipaactl.changes import RESOURCE_TYPES
+from hipaactl.model.changes import RESOURCE_TYPES
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches"]
 OPS: tuple[Op, ...] = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches")

@@ -19,7 +19,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hipaactl.changes import ACCOUNT_RESOURCE_TYPES
 from hipaactl.config.pack_schema import (
     ConditionModel,
     PackFile,
@@ -29,6 +28,7 @@ from hipaactl.config.pack_schema import (
     parse_pack,
 )
 from hipaactl.errors import ConfigError, ConfigIssue, PolicyPackError
+from hipaactl.model.changes import ACCOUNT_RESOURCE_TYPES
 from hipaactl.policy.model import Condition, Pack, Ref, Rule
 from hipaactl.policy.views import RESOURCE_FIELDS
 

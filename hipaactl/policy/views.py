@@ -12,13 +12,12 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from hipaactl.addresses import AGENCY_ADDRESS, account_address, quoted
-from hipaactl.changes import KIND_RESOURCE_TYPES
 from hipaactl.config.model import AccountDesired, Config, UserDesired
 from hipaactl.config.pack_schema import DEFAULT_ATTESTATION_MAX_AGE_DAYS
-from hipaactl.policy.model import Pack, ResourceView
-from hipaactl.scope import Scope
-from hipaactl.state import (
+from hipaactl.live.scope import Scope
+from hipaactl.model.addresses import AGENCY_ADDRESS, account_address, quoted
+from hipaactl.model.changes import KIND_RESOURCE_TYPES
+from hipaactl.model.state import (
     AccountSettings,
     AccountState,
     AgencySecurity,
@@ -31,6 +30,7 @@ from hipaactl.state import (
     Trigger,
     User,
 )
+from hipaactl.policy.model import Pack, ResourceView
 
 DEFAULTS_PREFIX = "defaults"
 DECLARED_PROFILE_ID = "*"  # the one synthetic profile a config's call-settings keys describe

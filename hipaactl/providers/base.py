@@ -12,10 +12,10 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol
 
-from hipaactl.changes import Change
 from hipaactl.config.model import ProviderSettings
 from hipaactl.errors import ConfigError, ConfigIssue
-from hipaactl.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
+from hipaactl.model.changes import Change
+from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
 
 ENTRY_POINT_GROUP = "hipaactl.providers"
 

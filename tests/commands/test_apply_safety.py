@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from hipaactl.lock import ApplyLock
+from hipaactl.apply.lock import ApplyLock
 from tests.conftest import CliRunner
 
 LOG = Path(".hipaactl/audit.jsonl")

@@ -16,8 +16,8 @@ import pytest
 
 from hipaactl.cli import main
 from hipaactl.errors import ProviderError
-from hipaactl.report import ALL_PASSED, DISCLAIMER
-from hipaactl.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
+from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
+from hipaactl.report.check import ALL_PASSED, DISCLAIMER
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "clinic"
 SARIF_SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "sarif-schema-2.1.0.json"

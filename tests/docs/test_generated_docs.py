@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from hipaactl.config.schema import config_json_schema
-from hipaactl.docs import (
+from hipaactl.policy.model import Condition, Ref
+from hipaactl.report.reference import (
     KEY_NOTES,
     REGENERATE,
     render_condition,
@@ -22,7 +23,6 @@ from hipaactl.docs import (
     schema_key_paths,
     schema_tables,
 )
-from hipaactl.policy.model import Condition, Ref
 from tests.policy.test_traceability import ORDER, PACKS
 from tests.policy.test_traceability import generated as traceability
 

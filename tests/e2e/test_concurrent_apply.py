@@ -7,7 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from hipaactl.audit import user_at_host
+from hipaactl.apply.audit_log import user_at_host
 from tests.e2e.conftest import write_config
 from tests.e2e.processes import (
     POLL_SECONDS,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hipaactl.changes import Change
+from hipaactl.model.changes import Change
 from hipaactl.providers.ctm.credentials import Credentials
 from hipaactl.providers.ctm.endpoints import EndpointTable
 from hipaactl.providers.ctm.http import HttpTransport

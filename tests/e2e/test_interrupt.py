@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from hipaactl.apply import INTERRUPT_GRACE_SECONDS
+from hipaactl.apply.executor import INTERRUPT_GRACE_SECONDS
 from hipaactl.providers.sandbox.backend import SandboxBackend
 from hipaactl.providers.sandbox.generate import generate_agency
 from hipaactl.providers.sandbox.server import ExpectedCredentials, Response, Simulator

@@ -21,9 +21,7 @@ from hipaactl.config.model import (
     Override,
     ProviderSettings,
 )
-from hipaactl.policy.model import Condition, Pack, ResourceView, Rule
-from hipaactl.policy.packs import load_packs
-from hipaactl.state import (
+from hipaactl.model.state import (
     AccountInfo,
     AccountState,
     AgencySecurity,
@@ -35,6 +33,8 @@ from hipaactl.state import (
     Trigger,
     User,
 )
+from hipaactl.policy.model import Condition, Pack, ResourceView, Rule
+from hipaactl.policy.packs import load_packs
 from tests import builders as state_builders
 
 TODAY = dt.date(2026, 6, 1)

@@ -9,9 +9,9 @@ from hipaactl.config.model import (
     Attestations,
     UserDesired,
 )
+from hipaactl.live.scope import classify_accounts
 from hipaactl.policy.gate import evaluate_gate, evaluate_live, manual_actions
 from hipaactl.policy.model import Condition, RuleResult
-from hipaactl.scope import classify_accounts
 
 from .builders import (
     TODAY,

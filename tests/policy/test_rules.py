@@ -20,10 +20,10 @@ from hipaactl.config.model import (
     Config,
     Exclusion,
 )
+from hipaactl.live.scope import classify_accounts
+from hipaactl.model.state import LiveState
 from hipaactl.policy.gate import evaluate_live
 from hipaactl.policy.model import RuleResult, Status
-from hipaactl.scope import classify_accounts
-from hipaactl.state import LiveState
 
 from .builders import (
     TODAY,

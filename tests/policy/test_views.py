@@ -16,6 +16,8 @@ from hipaactl.config.model import (
     IndividualLoginsAttestation,
     UserDesired,
 )
+from hipaactl.live.scope import classify_accounts
+from hipaactl.model.state import AccountState, LiveState
 from hipaactl.policy.model import ResourceView
 from hipaactl.policy.views import (
     RESOURCE_FIELDS,
@@ -24,8 +26,6 @@ from hipaactl.policy.views import (
     read_only_resource_kinds,
     unread_collections,
 )
-from hipaactl.scope import classify_accounts
-from hipaactl.state import AccountState, LiveState
 
 from .builders import (
     TODAY,

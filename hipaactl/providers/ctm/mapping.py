@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Literal
 
-from hipaactl.changes import Change
 from hipaactl.errors import ProviderError
-from hipaactl.providers.ctm.endpoints import EndpointTable
-from hipaactl.providers.ctm.transport import Method, Transport, UncertainWriteError
-from hipaactl.state import (
+from hipaactl.model.changes import Change
+from hipaactl.model.state import (
     REDACTION_SCHEDULES,
     RESOURCE_KINDS,
     ROLES,
@@ -41,6 +39,8 @@ from hipaactl.state import (
     Trigger,
     User,
 )
+from hipaactl.providers.ctm.endpoints import EndpointTable
+from hipaactl.providers.ctm.transport import Method, Transport, UncertainWriteError
 
 # CTM refuses per_page above 150; asking for the most keeps request counts at the floor.
 PER_PAGE = 150

@@ -30,8 +30,8 @@ from urllib.parse import urlencode, urlsplit
 
 from hipaactl.errors import HipaactlError
 from hipaactl.files import write_text_atomic
+from hipaactl.model.state import REDACTION_SCHEDULES, ROLES, TRANSCRIPTION_MODES, TWO_FACTOR_MODES
 from hipaactl.providers.ctm.endpoints import ENDPOINTS
-from hipaactl.state import REDACTION_SCHEDULES, ROLES, TRANSCRIPTION_MODES, TWO_FACTOR_MODES
 
 Reply = tuple[int, Any]
 Document = dict[str, Any]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from hipaactl.state import REDACTION_SCHEDULES, ROLES, TRANSCRIPTION_MODES
+from hipaactl.model.state import REDACTION_SCHEDULES, ROLES, TRANSCRIPTION_MODES
 
 # Chance that one generated setting is left as the checklist wants it.
 COMPLIANT_SHARE = 0.7

@@ -7,15 +7,9 @@ from typing import Any
 
 import pytest
 
-from hipaactl.changes import Change
 from hipaactl.errors import ProviderError
-from hipaactl.providers.ctm.endpoints import EndpointTable
-from hipaactl.providers.ctm.mapping import PER_PAGE, CtmProvider
-from hipaactl.providers.ctm.transport import Method, UncertainWriteError
-from hipaactl.providers.sandbox.backend import SandboxBackend
-from hipaactl.providers.sandbox.generate import compliant_account, compliant_security
-from hipaactl.providers.sandbox.inprocess import InProcessTransport
-from hipaactl.state import (
+from hipaactl.model.changes import Change
+from hipaactl.model.state import (
     RESOURCE_KINDS,
     AccountInfo,
     AccountSettings,
@@ -27,6 +21,12 @@ from hipaactl.state import (
     Trigger,
     User,
 )
+from hipaactl.providers.ctm.endpoints import EndpointTable
+from hipaactl.providers.ctm.mapping import PER_PAGE, CtmProvider
+from hipaactl.providers.ctm.transport import Method, UncertainWriteError
+from hipaactl.providers.sandbox.backend import SandboxBackend
+from hipaactl.providers.sandbox.generate import compliant_account, compliant_security
+from hipaactl.providers.sandbox.inprocess import InProcessTransport
 
 # ---- builders -----------------------------------------------------------------------------
 

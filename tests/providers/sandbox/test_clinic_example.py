@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from hipaactl.model.state import RESOURCE_KINDS, AccountState
 from hipaactl.providers.ctm.endpoints import EndpointTable
 from hipaactl.providers.ctm.mapping import CtmProvider
 from hipaactl.providers.sandbox.backend import SandboxBackend
 from hipaactl.providers.sandbox.inprocess import InProcessTransport
 from hipaactl.providers.sandbox.workcopy import default_seed_path
-from hipaactl.state import RESOURCE_KINDS, AccountState
 
 PHI_IN_EXAMPLE = {"caller_name", "caller_number", "transcription", "recording_url"}
 

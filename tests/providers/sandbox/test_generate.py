@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from hipaactl.model.state import RESOURCE_KINDS
 from hipaactl.providers.ctm.endpoints import EndpointTable
 from hipaactl.providers.ctm.mapping import CtmProvider
 from hipaactl.providers.sandbox.backend import SandboxBackend
 from hipaactl.providers.sandbox.generate import generate_agency
 from hipaactl.providers.sandbox.inprocess import InProcessTransport
-from hipaactl.state import RESOURCE_KINDS
 
 
 def test_the_same_seed_gives_the_same_agency() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from hipaactl.changes import Change
 from hipaactl.config.model import ProviderSettings
 from hipaactl.errors import ProviderError
+from hipaactl.model.changes import Change
 from hipaactl.providers.base import ProviderContext
 from hipaactl.providers.sandbox import create_provider
 from hipaactl.providers.sandbox.generate import compliant_account, compliant_security

@@ -1,0 +1,232 @@
+"""Apply a plan: ordering, per-account concurrency, dependencies, results, interruption."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from hipaactl.errors import HipaactlError, UncertainWriteError
+from hipaactl.model.changes import Change
+from hipaactl.providers.base import Provider
+
+Outcome = Literal["applied", "failed", "skipped", "not_started", "unknown"]
+OUTCOMES: tuple[Outcome, ...] = ("applied", "failed", "skipped", "not_started", "unknown")
+# In-flight changes get this long to finish after an interrupt (SPEC section 6).
+INTERRUPT_GRACE_SECONDS = 5.0
+
+# Agency first, then account and call settings, then users, notifications and triggers.
+_PHASES = {
+    "agency.security": 0,
+    "settings": 1,
+    "call_settings": 1,
+    "user": 2,
+    "notification": 2,
+    "trigger": 2,
+}
+
+
+def execution_order(change: Change) -> tuple[int, int, str]:
+    """Within an account, creates and role updates come before deletes, so an account
+    never drops to no admin mid-apply."""
+    return (_PHASES.get(change.resource_type, 3), change.action == "delete", change.address)
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    change: Change
+    outcome: Outcome
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    results: tuple[ChangeResult, ...]
+    interrupted: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return all(r.outcome == "applied" for r in self.results) and not self.interrupted
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+
+class ApplyRecorder(Protocol):
+    """Documents each write (the change log): before it starts and once it ends."""
+
+    def started(self, change: Change) -> None: ...
+
+    def finished(self, change: Change, outcome: Outcome, error: str | None) -> None: ...
+
+
+class NullRecorder:
+    def started(self, change: Change) -> None:
+        return None
+
+    def finished(self, change: Change, outcome: Outcome, error: str | None) -> None:
+        return None
+
+
+@dataclass
+class _Ledger:
+    """Shared, locked bookkeeping of every change's state during one apply."""
+
+    planned: set[str]
+    outcomes: dict[str, ChangeResult] = field(default_factory=dict)
+    running: dict[str, Change] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, result: ChangeResult) -> None:
+        with self.lock:
+            self.running.pop(result.change.address, None)
+            self.outcomes[result.change.address] = result
+
+    def blocked_by(self, change: Change) -> str | None:
+        """Why ``change`` can't run: a dependency outside the plan or not applied."""
+        for dependency in change.depends_on:
+            if dependency not in self.planned:
+                return f"depends on {dependency}, which is outside --target"
+            with self.lock:
+                result = self.outcomes.get(dependency)
+            if result is None or result.outcome != "applied":
+                state = result.outcome.replace("_", " ") if result else "not started"
+                return f"depends on {dependency}, which was {state}"
+        return None
+
+
+@dataclass
+class _Run:
+    provider: Provider
+    recorder: ApplyRecorder
+    ledger: _Ledger
+    stop: threading.Event
+
+    def apply_one(self, change: Change) -> None:
+        if self.stop.is_set():
+            self.ledger.record(ChangeResult(change, "not_started", "apply was interrupted"))
+            return
+        blocked = self.ledger.blocked_by(change)
+        if blocked is not None:
+            self.ledger.record(ChangeResult(change, "skipped", blocked))
+            return
+        try:
+            self.recorder.started(change)
+        except HipaactlError as exc:
+            # A write the change log can't document is not made.
+            self.ledger.record(ChangeResult(change, "failed", f"change log: {exc}"))
+            return
+        with self.ledger.lock:
+            self.ledger.running[change.address] = change
+        try:
+            self.provider.apply_change(change)
+        except UncertainWriteError as exc:
+            self.recorder.finished(change, "unknown", str(exc))
+            reason = f"outcome unknown — run plan: {exc}"
+            self.ledger.record(ChangeResult(change, "unknown", reason))
+            return
+        except HipaactlError as exc:
+            self.recorder.finished(change, "failed", str(exc))
+            self.ledger.record(ChangeResult(change, "failed", str(exc)))
+            return
+        self.recorder.finished(change, "applied", None)
+        self.ledger.record(ChangeResult(change, "applied"))
+
+    def apply_sequence(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            self.apply_one(change)
+
+
+def group_by_account(changes: Sequence[Change]) -> list[list[Change]]:
+    groups: dict[int | None, list[Change]] = {}
+    for change in sorted(changes, key=execution_order):
+        groups.setdefault(change.account_id, []).append(change)
+    return [groups[k] for k in sorted(groups, key=lambda k: (k is None, k or 0))]
+
+
+def _start_workers(
+    groups: Sequence[Sequence[Change]], run: _Run, parallelism: int
+) -> list[threading.Thread]:
+    """Apply the groups on up to ``parallelism`` daemon threads. Daemon, because an
+    interrupted apply must be able to exit while a write still hangs: that write is
+    recorded ``unknown`` and the process does not wait out its timeout."""
+    work: queue.SimpleQueue[Sequence[Change]] = queue.SimpleQueue()
+    for group in groups:
+        work.put(group)
+
+    def worker() -> None:
+        while True:
+            try:
+                group = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                run.apply_sequence(group)
+            except Exception:  # an unexpected error: its change stays open, reported unknown
+                continue
+
+    workers = [
+        threading.Thread(target=worker, name=f"hipaactl-apply-{n}", daemon=True)
+        for n in range(min(max(1, parallelism), len(groups)))
+    ]
+    for thread in workers:
+        thread.start()
+    return workers
+
+
+def _wait_for(
+    workers: Sequence[threading.Thread], stop: threading.Event, clock: Callable[[], float]
+) -> bool:
+    """Wait for the workers; after a stop, give in-flight ones the grace period.
+    Returns False when some were still running at the end of it."""
+    deadline: float | None = None
+    while True:
+        alive = [thread for thread in workers if thread.is_alive()]
+        if not alive:
+            return True
+        if stop.is_set() and deadline is None:
+            deadline = clock() + INTERRUPT_GRACE_SECONDS
+        if deadline is not None and clock() >= deadline:
+            return False
+        alive[0].join(timeout=0.05)
+
+
+def apply_changes(
+    changes: Sequence[Change],
+    provider: Provider,
+    *,
+    parallelism: int,
+    recorder: ApplyRecorder | None = None,
+    stop: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ApplyReport:
+    """Apply agency changes first, then each account's changes in order, accounts in
+    parallel. A failure stops nothing but the changes that depend on it. After a stop,
+    in-flight changes get the grace period, agency ones as much as account ones."""
+    ledger = _Ledger(planned={c.address for c in changes})
+    run = _Run(provider, recorder or NullRecorder(), ledger, stop or threading.Event())
+    agency = sorted((c for c in changes if c.account_id is None), key=execution_order)
+    accounts = group_by_account([c for c in changes if c.account_id is not None])
+    finished = _wait_for(_start_workers([agency] if agency else [], run, 1), run.stop, clock)
+    if finished and not run.stop.is_set():
+        _wait_for(_start_workers(accounts, run, parallelism), run.stop, clock)
+    return _report(changes, run, interrupted=run.stop.is_set())
+
+
+def _report(changes: Sequence[Change], run: _Run, *, interrupted: bool) -> ApplyReport:
+    results: list[ChangeResult] = []
+    with run.ledger.lock:
+        still_running = dict(run.ledger.running)
+        outcomes = dict(run.ledger.outcomes)
+    for change in changes:
+        if change.address in still_running:
+            run.recorder.finished(change, "unknown", "still running when apply was interrupted")
+            results.append(ChangeResult(change, "unknown", "outcome unknown — run plan"))
+        elif change.address in outcomes:
+            results.append(outcomes[change.address])
+        else:
+            results.append(ChangeResult(change, "not_started", "apply was interrupted"))
+    return ApplyReport(tuple(results), interrupted=interrupted)

@@ -1,0 +1,5 @@
+"""The shared vocabulary of every stage: imports no stage.
+
+Takes in nothing; gives out the frozen dataclasses and enums of normalized state, resource
+types, addresses, ``Change``/``ManualAction`` and target matching.
+"""

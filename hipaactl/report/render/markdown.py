@@ -1,0 +1,133 @@
+"""The check report as Markdown for a pull-request comment. Pure: Report -> str.
+
+Failures come first with their citations and remediation; what passed is folded away in
+a ``<details>`` block so the comment stays short. Live values (names, messages) are
+escaped so that they cannot break a table or inject HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from hipaactl.report.check import (
+    BUCKETS,
+    DISCLAIMER,
+    SECTION_TITLES,
+    Report,
+    RuleGroup,
+    passing_groups,
+    report_sections,
+)
+
+
+def text(value: str) -> str:
+    """Plain text safe inside Markdown and table cells."""
+    flat = " ".join(value.split())
+    return html.escape(flat, quote=False).replace("|", "\\|")
+
+
+def code(value: str) -> str:
+    """Inline code, fenced with more backticks than the value holds. A pipe is escaped
+    even here: GitHub splits table cells before it parses code spans."""
+    flat = " ".join(value.split()).replace("|", "\\|")
+    if "`" not in flat:
+        return f"`{flat}`"
+    fence = "`" * (max(len(run) for run in re.findall(r"`+", flat)) + 1)
+    return f"{fence} {flat} {fence}"
+
+
+def _heading(report: Report) -> list[str]:
+    mark = "✅" if report.exit_code == 0 else "❌"
+    packs = ", ".join(
+        f"{code(p.id)} {text(p.version)} (sha256 {code(p.sha256)})" for p in report.packs
+    )
+    return [
+        f"## {mark} hipaactl check: {text(report.conclusion)}",
+        "",
+        f"Packs: {packs}  ",
+        f"Config: {code(report.config_uri)} (sha256 {code(report.config_sha256)})  ",
+        f"Evaluated at {report.evaluated_at.isoformat(timespec='seconds')}",
+    ]
+
+
+def _summary_table(report: Report) -> list[str]:
+    summary = report.summary()
+    return [
+        "| " + " | ".join(BUCKETS) + " |",
+        "|" + "---:|" * len(BUCKETS),
+        "| " + " | ".join(str(summary[name]) for name in BUCKETS) + " |",
+    ]
+
+
+def _scope(report: Report) -> list[str]:
+    scope = report.scope
+    line = (
+        f"**Scope:** {len(scope.managed)} managed, {len(scope.excluded)} excluded, "
+        f"{len(scope.unclassified)} unclassified account(s)."
+    )
+    lines = [line]
+    if scope.excluded or scope.unclassified:
+        lines.append("")
+    lines.extend(
+        f"- excluded {e.info.id} ({text(e.info.name)}): {text(e.reason)}" for e in scope.excluded
+    )
+    lines.extend(
+        f"- **unclassified** {info.id} ({text(info.name)}): neither managed nor excluded"
+        for info in scope.unclassified
+    )
+    return lines
+
+
+def _group(group: RuleGroup, note: str | None) -> list[str]:
+    rule = group.rule
+    waiver = [f"**Waiver:** {text(note)}", ""] if note is not None else []
+    return [
+        f"#### {text(rule.id)}: {text(rule.title)}",
+        "",
+        f"{rule.enforcement} · {rule.severity} · {text(', '.join(rule.hipaa))} ({rule.hipaa_type})",
+        "",
+        "| resource | finding |",
+        "|---|---|",
+        *(f"| {code(r.address)} | {text(r.message)} |" for r in group.results),
+        "",
+        *waiver,
+        f"**Remediation:** {text(rule.remediation)}",
+        "",
+        f"Checklist: _{text(rule.source)}_",
+    ]
+
+
+def _passing(report: Report) -> list[str]:
+    groups = passing_groups(report)
+    count = sum(len(g.results) for g in groups)
+    return [
+        "<details>",
+        f"<summary>Passed: {count} check(s) of {len(groups)} rule(s)</summary>",
+        "",
+        "| rule | resources | title |",
+        "|---|---:|---|",
+        *(f"| {text(g.rule.id)} | {len(g.results)} | {text(g.rule.title)} |" for g in groups),
+        "",
+        "</details>",
+    ]
+
+
+def _users(report: Report) -> list[str]:
+    accounts = len({u.account for u in report.users})
+    return [
+        f"Users (access inventory): {len(report.users)} user(s) in {accounts} account(s); "
+        "the JSON report lists them."
+    ]
+
+
+def render_markdown(report: Report) -> str:
+    blocks = [_heading(report), _summary_table(report), _scope(report)]
+    for name, groups in report_sections(report):
+        lines = [f"### {text(SECTION_TITLES[name])}"]
+        for group in groups:
+            note = report.waiver(group.rule.id) if name == "waived" else None
+            lines.extend(["", *_group(group, note)])
+        blocks.append(lines)
+    blocks.extend([_passing(report), _users(report), ["---", f"_{text(DISCLAIMER)}_"]])
+    return "\n\n".join("\n".join(block) for block in blocks) + "\n"

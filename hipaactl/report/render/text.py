@@ -1,0 +1,254 @@
+"""Terraform-like text for plans, gate results and apply reports. Pure: values -> str."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hipaactl.apply.executor import ApplyReport, ChangeResult
+from hipaactl.model.changes import Change, ManualAction
+from hipaactl.plan.planfile import Plan
+from hipaactl.policy.model import Pack, Rule, RuleResult
+from hipaactl.report.check import (
+    DISCLAIMER,
+    SECTION_TITLES,
+    Report,
+    RuleGroup,
+    passing_groups,
+    report_sections,
+)
+
+NO_CHANGES = "No changes. Live state matches the configuration."
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _field_lines(change: Change) -> list[str]:
+    before: Mapping[str, Any] = change.before or {}
+    after: Mapping[str, Any] = change.after or {}
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        if change.action == "create":
+            lines.append(f"      {key}: {_value(after[key])}")
+        elif change.action == "delete":
+            lines.append(f"      {key}: {_value(before[key])}")
+        else:
+            lines.append(f"      {key}: {_value(before.get(key))} -> {_value(after.get(key))}")
+    return lines
+
+
+def render_change(change: Change) -> list[str]:
+    lines = [f"  {_SYMBOLS[change.action]} {change.action} {change.address}"]
+    lines.extend(_field_lines(change))
+    lines.extend(f"      # {reason}" for reason in change.reasons)
+    lines.extend(f"      (after {dep})" for dep in change.depends_on)
+    lines.extend(f"  !! unsafe: {reason}" for reason in change.unsafe)
+    return lines
+
+
+def render_manual_action(action: ManualAction) -> list[str]:
+    lines = [f"  ! manual {action.address} [{', '.join(action.rule_ids)}]"]
+    lines.append(f"      {action.message}")
+    lines.extend(f"      remediation: {text}" for text in action.remediation)
+    return lines
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    return (
+        f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy, "
+        f"{s['manual']} manual."
+    )
+
+
+def render_plan(plan: Plan) -> str:
+    lines: list[str] = []
+    if plan.partial:
+        lines.append(f"Partial plan: only {', '.join(plan.targets)} (--target).")
+        lines.append("")
+    if plan.changes:
+        lines.append("hipaactl will perform the following actions:")
+        lines.append("")
+        for change in plan.changes:
+            lines.extend(render_change(change))
+            lines.append("")
+    else:
+        lines.append(NO_CHANGES)
+        lines.append("")
+    if plan.manual_actions:
+        lines.append("Manual actions (hipaactl cannot change these; a person must):")
+        lines.append("")
+        for action in plan.manual_actions:
+            lines.extend(render_manual_action(action))
+            lines.append("")
+    if plan.unsafe:
+        lines.append("This plan weakens security (!! unsafe); apply refuses it without --force.")
+    lines.append(summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def render_rule_result(result: RuleResult) -> list[str]:
+    rule = result.rule
+    label = "waived" if result.waived else rule.enforcement
+    lines = [f"  {rule.id} ({label}, {rule.severity}) {result.address}: {result.message}"]
+    lines.append(f"      {rule.title}")
+    lines.append(f"      hipaa: {', '.join(rule.hipaa)}")
+    lines.append(f"      remediation: {rule.remediation}")
+    return lines
+
+
+def render_gate_failures(results: Iterable[RuleResult], heading: str) -> str:
+    lines = [heading]
+    for result in results:
+        lines.extend(render_rule_result(result))
+    return "\n".join(lines) + "\n"
+
+
+_OUTCOME_WORDS = {
+    "applied": "applied",
+    "failed": "FAILED",
+    "skipped": "skipped",
+    "not_started": "not started",
+    "unknown": "UNKNOWN",
+}
+
+
+def _result_line(result: ChangeResult) -> str:
+    word = _OUTCOME_WORDS[result.outcome]
+    reason = f": {result.reason}" if result.reason else ""
+    return f"  {word:<11} {result.change.action} {result.change.address}{reason}"
+
+
+def render_apply_report(report: ApplyReport) -> str:
+    lines = ["Apply results:"]
+    lines.extend(_result_line(r) for r in report.results)
+    counts = ", ".join(
+        f"{report.count(o)} {_OUTCOME_WORDS[o].lower()}"
+        for o in ("applied", "failed", "skipped", "not_started", "unknown")
+    )
+    status = "Apply complete" if report.succeeded else "Apply incomplete"
+    if report.interrupted:
+        status = "Apply interrupted"
+    lines.append(f"{status}: {counts}.")
+    return "\n".join(lines) + "\n"
+
+
+def _audit_values(record: Mapping[str, Any]) -> str:
+    before, after = record.get("before"), record.get("after")
+    if before is None and after is None:
+        return ""
+    return f" {_value(before)} -> {_value(after)}"
+
+
+def render_audit_records(records: Iterable[Mapping[str, Any]]) -> str:
+    lines = []
+    for record in records:
+        error = f" error: {record['error']}" if record.get("error") else ""
+        lines.append(
+            f"{record.get('time')} {record.get('result', '?'):<8} {record.get('address')}"
+            f"{_audit_values(record)} by {record.get('actor')}{error}"
+        )
+    return "\n".join(lines) + ("\n" if lines else "The change log is empty.\n")
+
+
+def render_pack_list(packs: Iterable[Pack]) -> str:
+    lines = []
+    for pack in packs:
+        lines.append(f"{pack.id} {pack.version}: {pack.title} ({len(pack.rules)} rules)")
+        for rule in pack.rules:
+            lines.append(
+                f"  {rule.id:<16} {rule.enforcement:<9} {rule.severity:<8} "
+                f"{rule.resource:<30} {rule.title}"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_rule(rule: Rule) -> str:
+    lines = [
+        f"{rule.id}: {rule.title}",
+        f"  pack:        {rule.pack_id}",
+        f"  enforcement: {rule.enforcement} (severity {rule.severity})",
+        f"  hipaa:       {', '.join(rule.hipaa)} ({rule.hipaa_type})",
+        f"  resource:    {rule.resource}",
+        f"  checklist:   {rule.source}",
+        f"  remediation: {rule.remediation}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# -- check reports -----------------------------------------------------------------
+
+
+def _report_header(report: Report) -> list[str]:
+    lines = ["hipaactl check: HIPAA checklist audit of live state"]
+    lines.extend(f"  pack:   {p.id} {p.version} (sha256 {p.sha256})" for p in report.packs)
+    lines.append(f"  config: {report.config_uri} (sha256 {report.config_sha256})")
+    lines.append(f"  evaluated at {report.evaluated_at.isoformat(timespec='seconds')}")
+    return lines
+
+
+def _scope_lines(report: Report) -> list[str]:
+    scope = report.scope
+    lines = [
+        f"Scope: {len(scope.managed)} managed, {len(scope.excluded)} excluded, "
+        f"{len(scope.unclassified)} unclassified account(s)."
+    ]
+    if scope.managed:
+        lines.append("  managed: " + ", ".join(str(info.id) for info in scope.managed))
+    lines.extend(f"  excluded {e.info.id} ({e.info.name}): {e.reason}" for e in scope.excluded)
+    lines.extend(
+        f"  unclassified {info.id} ({info.name}): neither managed nor excluded"
+        for info in scope.unclassified
+    )
+    return lines
+
+
+def render_rule_group(group: RuleGroup, note: str | None = None) -> list[str]:
+    rule = group.rule
+    lines = [f"  {rule.id} ({rule.enforcement}, {rule.severity}) {rule.title}"]
+    lines.extend(f"      {r.address}: {r.message}" for r in group.results)
+    lines.append(f"      hipaa: {', '.join(rule.hipaa)} ({rule.hipaa_type})")
+    lines.append(f"      remediation: {rule.remediation}")
+    if note is not None:
+        lines.append(f"      {note}")
+    return lines
+
+
+def _passing_lines(report: Report) -> list[str]:
+    groups = passing_groups(report)
+    lines = [f"Passed ({sum(len(g.results) for g in groups)}):"]
+    lines.extend(
+        f"  {g.rule.id:<16} {len(g.results):>4} resource(s)  {g.rule.title}" for g in groups
+    )
+    return lines
+
+
+def _users_lines(report: Report) -> list[str]:
+    lines = [f"Users (access inventory, {len(report.users)}):"]
+    lines.extend(f"  account[{u.account}] {u.email} {u.role} {u.status}" for u in report.users)
+    return lines
+
+
+def _summary_line(report: Report) -> str:
+    return "Summary: " + ", ".join(f"{n} {name}" for name, n in report.summary().items()) + "."
+
+
+def render_report(report: Report) -> str:
+    """The check report as text: what failed first, grouped by rule, then what passed,
+    the users inventory, the summary, and the disclaimer last."""
+    blocks = [_report_header(report), _scope_lines(report)]
+    for name, groups in report_sections(report):
+        lines = [f"{SECTION_TITLES[name]}:"]
+        for group in groups:
+            note = report.waiver(group.rule.id) if name == "waived" else None
+            lines.extend(render_rule_group(group, note))
+        blocks.append(lines)
+    blocks.append(_passing_lines(report))
+    blocks.append(_users_lines(report))
+    blocks.append([_summary_line(report), f"Result: {report.conclusion}.", DISCLAIMER])
+    return "\n\n".join("\n".join(block) for block in blocks) + "\n"

@@ -1,0 +1,204 @@
+import threading
+from collections.abc import Callable
+
+from hipaactl.apply.executor import apply_changes, execution_order
+from hipaactl.errors import ProviderError, UncertainWriteError
+from hipaactl.model.changes import Change
+from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
+
+
+class RecordingProvider:
+    """Applies nothing; records the order of calls and fails the addresses it is told to."""
+
+    def __init__(
+        self, failing: set[str] | None = None, on_apply: Callable[[Change], None] | None = None
+    ) -> None:
+        self.applied: list[str] = []
+        self.failing = failing or set()
+        self.on_apply = on_apply
+        self.lock = threading.Lock()
+
+    def list_accounts(self) -> tuple[AccountInfo, ...]:
+        return ()
+
+    def read_agency_security(self) -> AgencySecurity:
+        raise NotImplementedError
+
+    def read_account(self, info: AccountInfo, kinds: frozenset[ResourceKind]) -> AccountState:
+        raise NotImplementedError
+
+    def apply_change(self, change: Change) -> None:
+        if self.on_apply is not None:
+            self.on_apply(change)
+        if change.address in self.failing:
+            raise ProviderError("boom", status=500, endpoint="PUT /x")
+        with self.lock:
+            self.applied.append(change.address)
+
+    def close(self) -> None:
+        return None
+
+
+AGENCY = Change("agency.security", "agency.security", "update", {"a": 1}, {"a": 2})
+
+
+def user_change(account_id: int, email: str, action: str) -> Change:
+    return Change(
+        f'account[{account_id}].user["{email}"]',
+        "user",
+        action,  # type: ignore[arg-type]
+        account_id=account_id,
+    )
+
+
+def notification_change(account_id: int, depends: bool) -> Change:
+    return Change(
+        f'account[{account_id}].notification["N1"]',
+        "notification",
+        "update",
+        account_id=account_id,
+        depends_on=("agency.security",) if depends else (),
+    )
+
+
+def settings_change(account_id: int) -> Change:
+    return Change(f"account[{account_id}].settings", "settings", "update", account_id=account_id)
+
+
+def test_agency_first_then_settings_then_users_with_deletes_last() -> None:
+    changes = [
+        user_change(1, "b@x.org", "delete"),
+        user_change(1, "a@x.org", "create"),
+        settings_change(1),
+        AGENCY,
+    ]
+    provider = RecordingProvider()
+    report = apply_changes(changes, provider, parallelism=1)
+    assert report.succeeded
+    assert provider.applied == [
+        "agency.security",
+        "account[1].settings",
+        'account[1].user["a@x.org"]',
+        'account[1].user["b@x.org"]',
+    ]
+    assert sorted(changes, key=execution_order)[0] is AGENCY
+
+
+def test_failed_change_stops_only_its_dependents() -> None:
+    changes = [
+        AGENCY,
+        notification_change(1, depends=True),
+        notification_change(2, False),
+        settings_change(1),
+    ]
+    provider = RecordingProvider(failing={"agency.security"})
+    report = apply_changes(changes, provider, parallelism=4)
+    outcomes = {r.change.address: (r.outcome, r.reason) for r in report.results}
+    assert outcomes["agency.security"][0] == "failed"
+    assert outcomes['account[1].notification["N1"]'] == (
+        "skipped",
+        "depends on agency.security, which was failed",
+    )
+    assert outcomes['account[2].notification["N1"]'][0] == "applied"
+    assert outcomes["account[1].settings"][0] == "applied"
+    assert not report.succeeded
+
+
+def test_a_write_with_no_confirmed_outcome_is_unknown_not_failed() -> None:
+    class Uncertain(RecordingProvider):
+        def apply_change(self, change: Change) -> None:
+            raise UncertainWriteError("no reply", status=503, endpoint="PUT /x")
+
+    (result,) = apply_changes([settings_change(1)], Uncertain(), parallelism=1).results
+    assert result.outcome == "unknown"
+    assert result.reason is not None and result.reason.startswith("outcome unknown — run plan")
+
+
+def test_dependency_outside_targets_is_skipped_with_reason() -> None:
+    report = apply_changes(
+        [notification_change(1, depends=True)], RecordingProvider(), parallelism=1
+    )
+    (result,) = report.results
+    assert result.outcome == "skipped"
+    assert result.reason == "depends on agency.security, which is outside --target"
+
+
+def test_stop_starts_no_new_change() -> None:
+    stop = threading.Event()
+    changes = [settings_change(1), user_change(1, "a@x.org", "create")]
+    provider = RecordingProvider(on_apply=lambda change: stop.set())
+    report = apply_changes(changes, provider, parallelism=1, stop=stop)
+    outcomes = [r.outcome for r in report.results]
+    assert outcomes == ["applied", "not_started"]
+    assert report.interrupted and not report.succeeded
+
+
+def test_in_flight_change_past_the_grace_period_is_unknown() -> None:
+    stop = threading.Event()
+    release = threading.Event()
+    ticks = iter(range(0, 1000, 3))  # each reading of the fake clock is 3 s later
+
+    def hang(change: Change) -> None:
+        stop.set()
+        release.wait(timeout=2)
+
+    report = apply_changes(
+        [settings_change(1)],
+        RecordingProvider(on_apply=hang),
+        parallelism=1,
+        stop=stop,
+        clock=lambda: float(next(ticks)),
+    )
+    release.set()
+    assert [r.outcome for r in report.results] == ["unknown"]
+
+
+def test_a_hung_agency_change_gets_the_grace_period_too() -> None:
+    # The agency change used to run on the calling thread, outside the grace period:
+    # an interrupt waited for the hung write however long its HTTP timeouts took.
+    stop = threading.Event()
+    release = threading.Event()
+    ticks = iter(range(0, 1000, 3))
+
+    def hang(change: Change) -> None:
+        stop.set()
+        release.wait(timeout=5)
+
+    report = apply_changes(
+        [AGENCY, settings_change(1)],
+        RecordingProvider(on_apply=hang),
+        parallelism=1,
+        stop=stop,
+        clock=lambda: float(next(ticks)),
+    )
+    returned_while_hung = not release.is_set()
+    release.set()
+    assert returned_while_hung
+    assert [r.outcome for r in report.results] == ["unknown", "not_started"]
+    assert report.interrupted
+
+
+def test_a_write_hung_past_the_grace_period_does_not_keep_the_process_alive() -> None:
+    # Worker threads are daemons, so an interrupted apply exits after reporting the
+    # write unknown instead of waiting for the interpreter to join a hung thread.
+    stop = threading.Event()
+    release = threading.Event()
+    ticks = iter(range(0, 1000, 3))
+    hung_threads: list[threading.Thread] = []
+
+    def hang(change: Change) -> None:
+        hung_threads.append(threading.current_thread())
+        stop.set()
+        release.wait(timeout=5)
+
+    report = apply_changes(
+        [settings_change(1)],
+        RecordingProvider(on_apply=hang),
+        parallelism=2,
+        stop=stop,
+        clock=lambda: float(next(ticks)),
+    )
+    daemons = [thread.daemon for thread in hung_threads]
+    release.set()
+    assert [r.outcome for r in report.results] == ["unknown"]
+    assert daemons == [True]
