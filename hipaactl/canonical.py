@@ -13,9 +13,11 @@ def canonical_json(value: Any) -> str:
 
 
 def sha256_hex(data: bytes | str) -> str:
+    """SHA-256 of ``data`` (text is UTF-8 encoded first) as 64 lowercase hex digits."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     return hashlib.sha256(raw).hexdigest()
 
 
 def digest(value: Any) -> str:
+    """SHA-256 hex of ``value``'s canonical JSON (SPEC section 5: plan and state digests)."""
     return sha256_hex(canonical_json(value))

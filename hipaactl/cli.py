@@ -67,6 +67,7 @@ _GLOBALS = GlobalOptions(config=Path("hipaa.toml"))
 
 
 def default_config_path(environ: os._Environ[str] | dict[str, str]) -> Path:
+    """``$HIPAACTL_CONFIG``, else ``hipaa.toml`` in the current folder."""
     return Path(environ.get("HIPAACTL_CONFIG") or "hipaa.toml")
 
 

@@ -34,6 +34,7 @@ class ConfigIssue:
     column: int | None = None
 
     def render(self) -> str:
+        """One line ``file[:line[:column]]: key: message``, as printed under a ConfigError."""
         where = self.file
         if self.line is not None:
             where += f":{self.line}"

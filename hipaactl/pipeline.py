@@ -33,6 +33,7 @@ Clock = Callable[[], dt.datetime]
 
 
 def utc_now() -> dt.datetime:
+    """The current time as a timezone-aware UTC datetime (the default clock)."""
     return dt.datetime.now(dt.timezone.utc)
 
 
@@ -46,6 +47,11 @@ class Inputs:
 
 
 def load_inputs(config_path: Path, *, today: dt.date, check_files: bool = True) -> Inputs:
+    """Load the config at ``config_path``, its policy packs, and the gate on its desired state.
+
+    ``today`` dates waivers and attestations; ``check_files=False`` skips checks that
+    files named by the config exist. Raises ConfigError or PolicyPackError.
+    """
     config = load_config(config_path, today=today, check_files=check_files)
     packs = load_packs(config.policies, base_dir=config.directory, config_file=config.path)
     return Inputs(config, packs, evaluate_gate(config, packs, today=today))
@@ -159,6 +165,12 @@ def _check_targets(targets: Sequence[str], addresses: list[str]) -> None:
 
 
 def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan:
+    """Read live state, diff it against the desired state and return the Plan (SPEC section 5).
+
+    Changes are sorted and marked unsafe; with ``options.targets`` only the selected
+    changes and manual actions are kept. Raises StateReadError when live state cannot be
+    read and UsageError when a ``--target`` matches no resource.
+    """
     config, packs = inputs.config, inputs.packs
     account_changes: list[Change] = []
 

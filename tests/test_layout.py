@@ -64,3 +64,59 @@ def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     source = tmp_path / "mod.py"
     source.write_text("def f():\n    from hipaactl.plan.desired import x\n", "utf-8")
     assert _stage_of(next(iter(_imported_modules(source)))) in FORBIDDEN["live"]
+
+
+# Folders whose functions other parts of the package call: their faces need docstrings.
+FACE_FOLDERS = (*STAGES, "config", "providers", "policy")
+
+
+def _imports_from_elsewhere(package: Path) -> set[tuple[str, str]]:
+    """(module, name) for each ``from hipaactl.X.Y import name`` made outside folder X."""
+    found: set[tuple[str, str]] = set()
+    for path in package.rglob("*.py"):
+        folder = path.relative_to(package).parts[0]
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.level == 0
+                and _stage_of(node.module) not in (None, folder)
+            ):
+                found.update((node.module, alias.name) for alias in node.names)
+    return found
+
+
+def _faces_without_docstring(package: Path, folders: tuple[str, ...]) -> list[str]:
+    """Public functions, and public methods of classes, that another folder imports."""
+    imported = _imports_from_elsewhere(package)
+    missing = []
+    for folder in folders:
+        for path in sorted((package / folder).rglob("*.py")):
+            parts = path.relative_to(package).with_suffix("").parts
+            module = ".".join(("hipaactl", *parts)).removesuffix(".__init__")
+            for node in ast.parse(path.read_text("utf-8")).body:
+                if (module, getattr(node, "name", "")) not in imported:
+                    continue
+                members = node.body if isinstance(node, ast.ClassDef) else [node]
+                missing.extend(
+                    f"{path.relative_to(package)}:{member.lineno} {member.name}"
+                    for member in members
+                    if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef)
+                    and not member.name.startswith("_")
+                    and ast.get_docstring(member) is None
+                )
+    return missing
+
+
+def test_every_stage_face_has_a_docstring() -> None:
+    assert _faces_without_docstring(PACKAGE, FACE_FOLDERS) == []
+
+
+def test_the_checker_sees_a_face_without_docstring(tmp_path: Path) -> None:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "live").mkdir()
+    (tmp_path / "model" / "a.py").write_text(
+        'def face():\n    pass\n\ndef kept():\n    """Has one."""\n', "utf-8"
+    )
+    (tmp_path / "live" / "b.py").write_text("from hipaactl.model.a import face, kept\n", "utf-8")
+    assert _faces_without_docstring(tmp_path, ("model", "live")) == ["model/a.py:1 face"]

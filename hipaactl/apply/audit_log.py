@@ -86,6 +86,7 @@ _FRESH_LOG_HINT = "keep the log as evidence and move it and its audit.head aside
 
 
 def utc_now() -> datetime:
+    """The current time as a timezone-aware UTC datetime (the default clock)."""
     return datetime.now(timezone.utc)
 
 
@@ -104,6 +105,9 @@ def parse_time(text: str) -> datetime:
 
 
 def user_at_host(environ: Mapping[str, str]) -> str:
+    """``user@host`` for the record's actor: $USER, $LOGNAME or $USERNAME, else the
+    passwd name, else ``unknown``.
+    """
     user = environ.get("USER") or environ.get("LOGNAME") or environ.get("USERNAME")
     if not user:
         try:
@@ -123,10 +127,12 @@ def actor_from(environ: Mapping[str, str]) -> str:
 
 
 def record_hash(record: Mapping[str, Any]) -> str:
+    """SHA-256 hex of the record's canonical JSON without its ``hash`` key (SPEC section 6)."""
     return digest({key: value for key, value in record.items() if key != "hash"})
 
 
 def head_path(log_path: Path) -> Path:
+    """``audit.head`` beside the log at ``log_path``."""
     return log_path.parent / HEAD_FILE_NAME
 
 
@@ -138,6 +144,7 @@ class AuditHead:
     hash: str
 
     def to_json(self) -> JsonObject:
+        """``{"records": <line count>, "hash": <last record hash>}`` as saved in the head file."""
         return {"records": self.records, "hash": self.hash}
 
 
@@ -502,12 +509,18 @@ class AuditWriter:
 
     @property
     def head(self) -> AuditHead:
+        """The line count and last record hash written so far, for the head file."""
         with self._lock:
             return AuditHead(self._count, self._last_hash)
 
     def started(
         self, address: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
     ) -> None:
+        """Append a ``started`` record for ``address`` before its write is sent.
+
+        ``before``/``after`` are the resource values. Raises AuditLogError when the line cannot
+        be written (then the write must not be sent), RuntimeError after close().
+        """
         self._append(address, "started", before, after, None, self._plan_sha256)
 
     def finished(
@@ -518,6 +531,12 @@ class AuditWriter:
         after: Mapping[str, Any] | None,
         error: str | None = None,
     ) -> None:
+        """Append the outcome record for ``address`` after its write returned.
+
+        ``error`` is the failure text. Raises ValueError for an outcome not in OUTCOMES
+        (applied, failed, unknown), AuditLogError when the line cannot be written,
+        RuntimeError after close().
+        """
         if result not in OUTCOMES:
             raise ValueError(f"an outcome is one of {', '.join(OUTCOMES)}, not {result!r}")
         self._append(address, result, before, after, error, self._plan_sha256)

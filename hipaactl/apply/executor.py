@@ -49,25 +49,31 @@ class ApplyReport:
 
     @property
     def succeeded(self) -> bool:
+        """Whether every change was applied and the run was not interrupted."""
         return all(r.outcome == "applied" for r in self.results) and not self.interrupted
 
     def count(self, outcome: Outcome) -> int:
+        """How many changes ended with ``outcome``."""
         return sum(1 for r in self.results if r.outcome == outcome)
 
 
 class ApplyRecorder(Protocol):
     """Documents each write (the change log): before it starts and once it ends."""
 
-    def started(self, change: Change) -> None: ...
+    def started(self, change: Change) -> None:
+        """Called before the change's write is sent; raising stops that change."""
 
-    def finished(self, change: Change, outcome: Outcome, error: str | None) -> None: ...
+    def finished(self, change: Change, outcome: Outcome, error: str | None) -> None:
+        """Called once per change with its outcome and the error text, if any."""
 
 
 class NullRecorder:
     def started(self, change: Change) -> None:
+        """Record nothing."""
         return None
 
     def finished(self, change: Change, outcome: Outcome, error: str | None) -> None:
+        """Record nothing."""
         return None
 
 
@@ -141,6 +147,9 @@ class _Run:
 
 
 def group_by_account(changes: Sequence[Change]) -> list[list[Change]]:
+    """The changes in one list per account, each in execution order; accounts by id and
+    the agency-wide changes (no account) last.
+    """
     groups: dict[int | None, list[Change]] = {}
     for change in sorted(changes, key=execution_order):
         groups.setdefault(change.account_id, []).append(change)

@@ -37,10 +37,12 @@ _HOLDER_POLL_SECONDS = 0.01
 
 
 def lock_path(work_dir: Path) -> Path:
+    """``<work_dir>/.hipaactl/lock``, the file filelock holds (SPEC section 6)."""
     return work_dir / STATE_DIR_NAME / LOCK_FILE_NAME
 
 
 def info_path(work_dir: Path) -> Path:
+    """``<work_dir>/.hipaactl/lock.info``, the holder details (SPEC section 6)."""
     return work_dir / STATE_DIR_NAME / INFO_FILE_NAME
 
 
@@ -54,6 +56,7 @@ class LockInfo:
     command: str
 
     def to_json(self) -> dict[str, Any]:
+        """``{"holder", "pid", "started_at", "command"}`` as written to ``lock.info``."""
         return {
             "holder": self.holder,
             "pid": self.pid,
@@ -126,6 +129,7 @@ class ApplyLock:
 
     @property
     def held(self) -> bool:
+        """Whether this object holds the lock now."""
         return self._held
 
     def __enter__(self) -> ApplyLock:
@@ -141,6 +145,12 @@ class ApplyLock:
         self.release()
 
     def acquire(self) -> None:
+        """Take ``.hipaactl/lock``, waiting up to the timeout (seconds), then write the holder
+        details to ``lock.info`` (SPEC section 6).
+
+        Raises LockError naming the holder when another run keeps it or the lock file cannot
+        be created; RuntimeError when this object already holds it.
+        """
         if self._held:
             raise RuntimeError("this ApplyLock is already held")
         path = lock_path(self.work_dir)

@@ -44,6 +44,9 @@ class ApplyRequest:
 
 
 def refuse_unsafe(plan: Plan, force: bool) -> None:
+    """Raise UnsafePlanError listing each unsafe reason, unless the plan is safe or
+    ``force`` is given (SPEC section 6).
+    """
     if not plan.unsafe or force:
         return
     reasons = [f"{c.address}: {reason}" for c in plan.changes for reason in c.unsafe]
@@ -79,6 +82,9 @@ class Interrupts:
         self.applying = False
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
+        """SIGINT/SIGTERM handler: before writes start, raise KeyboardInterrupt; while
+        applying, set ``stop`` so no new change starts and in-flight ones finish.
+        """
         if not self.applying:
             raise KeyboardInterrupt
         err("Interrupted: starting no new change, waiting up to 5 s for in-flight ones.")
@@ -114,9 +120,13 @@ class AuditRecorder:
         self.writer = writer
 
     def started(self, change: Change) -> None:
+        """Write the ``started`` record; raises AuditLogError when it cannot be written."""
         self.writer.started(change.address, change.before, change.after)
 
     def finished(self, change: Change, outcome: Outcome, error: str | None) -> None:
+        """Write the outcome record for applied, failed and unknown changes; skipped and
+        not-started changes made no write and get none.
+        """
         if outcome in ("applied", "failed", "unknown"):
             self.writer.finished(change.address, outcome, change.before, change.after, error)
 
@@ -124,6 +134,9 @@ class AuditRecorder:
 def current_plan(
     request: ApplyRequest, inputs: Inputs, provider: Provider, saved: SavedPlan | None
 ) -> Plan:
+    """Plan now; with a saved plan use its targets and raise StalePlanError (or
+    PlanFileError) unless the new plan matches it (SPEC section 6).
+    """
     targets = saved.targets if saved is not None else request.targets
     plan = make_plan(inputs, provider, targets, request.parallelism)
     if saved is not None:
@@ -134,6 +147,9 @@ def current_plan(
 def execute(
     plan: Plan, provider: Provider, request: ApplyRequest, inputs: Inputs, interrupts: Interrupts
 ) -> ApplyReport:
+    """Apply the plan's changes, recording each in the change log, and print the audit head
+    on stderr. Parallelism: ``--parallelism``, else the config's.
+    """
     parallelism = request.parallelism or inputs.config.provider.parallelism
     # From here an interrupt stops the engine instead of unwinding: the change log
     # must never be cut mid-record, and every started write gets an outcome.
@@ -161,6 +177,11 @@ def plan_and_apply(
     saved: SavedPlan | None,
     interrupts: Interrupts,
 ) -> int:
+    """Plan, show it (when not saved), refuse it if unsafe, confirm and apply.
+
+    Returns 0 when there is nothing to do or everything applied, 1 when the user declines
+    or some change did not apply. Raises UnsafePlanError or StalePlanError.
+    """
     plan = current_plan(request, inputs, provider, saved)
     warn_all(plan.warnings)
     if saved is None:
@@ -179,6 +200,14 @@ def plan_and_apply(
 
 
 def run_apply(request: ApplyRequest) -> int:
+    """``hipaactl apply``: run the gate, take the lock, then apply the saved plan or plan,
+    confirm and apply. Returns the exit code: 0 when all changes applied or none were
+    needed, 1 when some were not or the user declined, 3 on a mandatory gate failure
+    (SPEC sections 1 and 6).
+
+    Raises PlanFileError/StalePlanError, UnsafePlanError, LockError, ProviderError,
+    StateReadError or AuditLogError, each exit 1.
+    """
     saved = read_saved_plan(request.plan_file) if request.plan_file is not None else None
     inputs = load(request.config)
     code = gate_exit_code(inputs)

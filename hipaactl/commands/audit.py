@@ -24,10 +24,17 @@ def resolve_log_path(log: Path | None, config_path: Path) -> Path:
 
 
 def run_verify(log: Path | None, config_path: Path, head: str | None) -> VerifyReport:
+    """``hipaactl audit verify``: check the change log (``--log``, else the config's) against
+    its head (``--head HASH``, else ``audit.head``). Raises AuditLogError or UsageError.
+    """
     return verify_log(resolve_log_path(log, config_path), head_hash=head)
 
 
 def parse_since(text: str | None) -> dt.datetime | None:
+    """``--since`` as an aware datetime (UTC when no offset is given), or None.
+
+    Accepts YYYY-MM-DD or ISO 8601 (``Z`` allowed); raises UsageError otherwise.
+    """
     if text is None:
         return None
     try:
@@ -40,4 +47,8 @@ def parse_since(text: str | None) -> dt.datetime | None:
 
 
 def run_show(log: Path | None, config_path: Path, since: str | None) -> list[dict[str, Any]]:
+    """``hipaactl audit show``: the log's records, those at or after ``--since`` when given.
+
+    Raises UsageError for a bad ``--since`` and AuditLogError for an unreadable log.
+    """
     return read_log(resolve_log_path(log, config_path), since=parse_since(since))

@@ -49,6 +49,7 @@ RENDERERS: Mapping[ReportFormat, Callable[[Report], str]] = {
 
 
 def parse_report_format(value: str) -> ReportFormat:
+    """``--format`` as one of REPORT_FORMATS; raises UsageError for any other value."""
     for name in REPORT_FORMATS:
         if value == name:
             return name
@@ -84,6 +85,10 @@ def select_packs(config: Config, refs: tuple[str, ...], working_dir: Path) -> tu
 
 
 def make_report(request: CheckRequest, *, clock: Clock = utc_now) -> Report:
+    """Load config and packs (``--pack`` narrows them), read live state and build the report.
+
+    Raises ConfigError, PolicyPackError, ProviderError or StateReadError.
+    """
     working_dir = Path.cwd()
     config = load_config(request.config, today=clock().date())
     packs = select_packs(config, request.packs, working_dir)
@@ -111,6 +116,11 @@ def _error_summary(report: Report) -> str:
 
 
 def run_check(request: CheckRequest, *, clock: Clock = utc_now) -> int:
+    """``hipaactl check``: write the report (stdout or ``--out``) and send the alert, also on
+    failure. Returns 0; 3 when a mandatory rule failed or is manual; 1 when some rule could
+    not be evaluated, which wins (SPEC section 1). A HipaactlError is re-raised after its
+    alert is sent.
+    """
     target = notify_target(request.notify, os.environ)
     try:
         report = make_report(request, clock=clock)

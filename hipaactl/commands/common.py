@@ -18,6 +18,7 @@ GATE_EXIT_CODE = 3
 
 
 def load(config_path: Path) -> Inputs:
+    """The config, packs and gate at ``config_path``, dated today (local date)."""
     return load_inputs(config_path, today=dt.date.today())
 
 
@@ -38,6 +39,7 @@ def gate_exit_code(inputs: Inputs) -> int:
 
 
 def open_provider_for(config: Config) -> Provider:
+    """The config's provider, given this process's environment for its credentials."""
     context = ProviderContext(
         settings=config.provider,
         config_path=config.path,
@@ -50,6 +52,7 @@ def open_provider_for(config: Config) -> Provider:
 def make_plan(
     inputs: Inputs, provider: Provider, targets: Sequence[str], parallelism: int | None
 ) -> Plan:
+    """Plan with a progress bar on stderr; ``parallelism`` None uses the config's."""
     with progress_bar("Reading live state") as progress:
         options = PlanOptions(targets=tuple(targets), parallelism=parallelism, progress=progress)
         return build_plan(inputs, provider, options)

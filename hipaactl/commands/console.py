@@ -20,6 +20,7 @@ class ConsoleOptions:
 
     @property
     def color(self) -> bool:
+        """Whether to colour output: not with ``--no-color`` or ``$NO_COLOR`` set."""
         return not (self.no_color or os.environ.get("NO_COLOR"))
 
 
@@ -27,16 +28,19 @@ CONSOLE = ConsoleOptions()
 
 
 def out(text: str) -> None:
+    """Write ``text`` as is to stdout (the command's result) and flush."""
     sys.stdout.write(text)
     sys.stdout.flush()
 
 
 def err(text: str) -> None:
+    """Write ``text`` to stderr with one trailing newline and flush."""
     sys.stderr.write(text if text.endswith("\n") else text + "\n")
     sys.stderr.flush()
 
 
 def warn_all(warnings: Sequence[str]) -> None:
+    """Print each warning on stderr as ``warning: <text>``."""
     for warning in warnings:
         err(f"warning: {warning}")
 
@@ -63,6 +67,7 @@ def progress_bar(label: str) -> Iterator[Progress | None]:
 
 
 def write_text_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically; raises HipaactlError naming the path on OSError."""
     from hipaactl.errors import HipaactlError
     from hipaactl.files import write_text_atomic
 

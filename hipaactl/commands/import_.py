@@ -58,6 +58,7 @@ def select_accounts(
 
 
 def read_agency(provider: Provider) -> AgencySecurity:
+    """The live agency security; raises StateReadError naming agency.security on failure."""
     try:
         return provider.read_agency_security()
     except HipaactlError as exc:
@@ -67,6 +68,9 @@ def read_agency(provider: Provider) -> AgencySecurity:
 def read_for_import(
     config: Config, provider: Provider, wanted: Sequence[int]
 ) -> tuple[AgencySecurity, tuple[AccountState, ...]]:
+    """The agency and the accounts to import (``wanted`` ids, else every one the config
+    selects), read with the import kinds. Raises StateReadError or ProviderError.
+    """
     infos = select_accounts(config, list_accounts(provider), wanted)
     agency = read_agency(provider)
     requests = [ReadRequest(info, IMPORT_KINDS) for info in infos]
@@ -108,6 +112,9 @@ def gate_results(
 def render_import(
     document: Document, folder: Path, today: dt.date, shown_as: str
 ) -> tuple[str, list[str]]:
+    """The imported file's text with ``violates`` comments from the gate, and the warnings
+    to print (left out keys, violations, problems), each prefixed with ``shown_as``.
+    """
     draft = render_document(document)
     results, problems = gate_results(draft, folder, today, shown_as)
     violations, unplaced = violations_by_key(document, results)

@@ -13,6 +13,11 @@ STARTER_FILES = (("hipaa.toml", "hipaa.toml"), ("sandbox/agency.json", "sandbox/
 
 
 def run_init(directory: Path, *, force: bool) -> list[Path]:
+    """``hipaactl init``: copy the starter files of the clinic example into ``directory``.
+
+    Returns the paths written. Raises HipaactlError, writing nothing, when any exists and
+    ``force`` is false, or when a file cannot be written.
+    """
     example = package_data_dir("_examples") / "clinic"
     targets = [(example / src, directory / dst) for src, dst in STARTER_FILES]
     existing = [dst for _, dst in targets if dst.exists()]

@@ -67,6 +67,11 @@ def _plan(request: PlanRequest) -> PlanOutcome:
 
 
 def run_plan(request: PlanRequest) -> int:
+    """``hipaactl plan``: gate, plan, print (and save) it, and send the alert, also on failure.
+
+    Returns 0, 2 with ``--detailed-exitcode`` and changes, or 3 on a mandatory gate failure
+    (SPEC section 1); a HipaactlError is re-raised after its alert is sent.
+    """
     target = notify_target(request.notify, os.environ)
     try:
         outcome = _plan(request)

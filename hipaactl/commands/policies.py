@@ -15,10 +15,12 @@ POLICIES_FORMAT_VERSION = "1"
 
 
 def builtin_packs() -> tuple[Pack, ...]:
+    """The packs shipped with hipaactl, loaded. Raises PolicyPackError if one is broken."""
     return load_packs(builtin_pack_ids(), base_dir=Path.cwd())
 
 
 def rule_document(rule: Rule) -> dict[str, Any]:
+    """One rule as JSON for ``policies list --json`` and ``policies show --json``."""
     return {
         "id": rule.id,
         "pack": rule.pack_id,
@@ -34,6 +36,7 @@ def rule_document(rule: Rule) -> dict[str, Any]:
 
 
 def policies_document(packs: tuple[Pack, ...]) -> dict[str, Any]:
+    """The ``policies list --json`` document: format version and each pack with its rules."""
     return {
         "format_version": POLICIES_FORMAT_VERSION,
         "packs": [
@@ -44,6 +47,9 @@ def policies_document(packs: tuple[Pack, ...]) -> dict[str, Any]:
 
 
 def find_rule(packs: tuple[Pack, ...], rule_id: str) -> Rule:
+    """The built-in rule ``rule_id`` (case-blind); raises UsageError with close matches when
+    there is none.
+    """
     rules = {r.id: r for p in packs for r in p.rules}
     rule = rules.get(rule_id) or rules.get(rule_id.upper())
     if rule is not None:

@@ -27,6 +27,7 @@ class Validation:
 
     @property
     def exit_code(self) -> int:
+        """1 for config or pack issues, 3 when a mandatory rule fails, else 0 (SPEC section 1)."""
         if self.issues:
             return 1
         return 3 if self.gate is not None and self.gate.mandatory_failures else 0
@@ -43,6 +44,9 @@ def _load_packs(config: Config) -> tuple[tuple[Pack, ...], list[ConfigIssue]]:
 
 
 def validate_config(path: Path, today: dt.date) -> Validation:
+    """Load the config and its packs and run the gate, collecting every issue instead of
+    raising; the gate runs only when both loaded cleanly.
+    """
     config, issues = load_config_issues(path, today=today)
     if config is None or issues:
         return Validation(tuple(issues), None, config)
@@ -76,6 +80,9 @@ def _rule_document(result: RuleResult, config: Config) -> dict[str, Any]:
 
 
 def validation_document(validation: Validation) -> dict[str, Any]:
+    """The ``validate --json`` document: issues and mandatory failures as ``errors``,
+    advisory failures and gate warnings as ``warnings``.
+    """
     errors = [_issue_document(i) for i in validation.issues]
     warnings: list[Any] = []
     gate, config = validation.gate, validation.config
@@ -112,6 +119,9 @@ def validation_text(validation: Validation) -> tuple[str, str]:
 
 
 def run_validate(path: Path, today: dt.date, *, as_json: bool) -> tuple[int, str, str]:
+    """``hipaactl validate``: returns (exit code, stdout text, stderr text); with ``as_json``
+    the document goes to stdout and stderr is empty. Exit codes as in SPEC section 1.
+    """
     validation = validate_config(path, today)
     if as_json:
         return validation.exit_code, render_json(validation_document(validation)), ""

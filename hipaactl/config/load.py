@@ -100,6 +100,7 @@ def load_config_issues(
 
 
 def sort_issues(issues: tuple[ConfigIssue, ...] | list[ConfigIssue]) -> list[ConfigIssue]:
+    """The issues without duplicates, by line (unlocated first), key, column, message."""
     unique = dict.fromkeys(issues)
     return sorted(unique, key=lambda i: (i.line or 0, i.key, i.column or 0, i.message))
 

@@ -50,6 +50,7 @@ class UserDesired:
 
     @property
     def key(self) -> str:
+        """The email lower-cased: users are matched by it, as CTM treats emails case-blind."""
         return self.email.lower()
 
 
@@ -154,7 +155,9 @@ class Config:
 
     @property
     def directory(self) -> Path:
+        """The folder holding the config file; relative paths in it resolve from here."""
         return self.path.parent
 
     def spec_for(self, account_id: int) -> AccountSpec | None:
+        """The ``[[account]]`` entry for ``account_id``, or None if the config has none."""
         return next((a for a in self.accounts if a.id == account_id), None)

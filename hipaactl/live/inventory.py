@@ -32,6 +32,9 @@ def plain(value: Any) -> dict[str, Any]:
 
 
 def account_resources(account: AccountState) -> Iterator[LiveResource]:
+    """Every resource of one read account: the account, its plan, its settings and each
+    object of the collections that were read (collections not read yield nothing).
+    """
     aid = account.id
     yield LiveResource(account_address(aid), "account", aid, None, plain(account.info))
     yield LiveResource(
@@ -58,6 +61,7 @@ def account_resources(account: AccountState) -> Iterator[LiveResource]:
 
 
 def agency_resource(live: LiveState) -> LiveResource | None:
+    """``agency.security`` as a resource, or None when it was not read."""
     if live.agency_security is None:
         return None
     values = plain(live.agency_security)
@@ -65,6 +69,7 @@ def agency_resource(live: LiveState) -> LiveResource | None:
 
 
 def live_resources(live: LiveState) -> tuple[LiveResource, ...]:
+    """Every live resource of the run (agency and managed accounts), sorted by address."""
     agency = agency_resource(live)
     found: list[LiveResource] = [agency] if agency is not None else []
     for account in live.accounts:

@@ -23,6 +23,7 @@ class Scope:
 
     @property
     def managed_ids(self) -> tuple[int, ...]:
+        """The CTM ids of the managed accounts, in ``managed`` order."""
         return tuple(a.id for a in self.managed)
 
 
@@ -33,6 +34,9 @@ def _matches(pattern: int | str, info: AccountInfo) -> bool:
 
 
 def find_exclusion(selector: AccountSelector, info: AccountInfo) -> Exclusion | None:
+    """The first ``exclude`` entry matching ``info`` by id or by name (a case-sensitive
+    shell glob, ``fnmatchcase``), or None (SPEC section 2).
+    """
     for exclusion in selector.exclude:
         if exclusion.id is not None and exclusion.id == info.id:
             return exclusion

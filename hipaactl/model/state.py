@@ -145,6 +145,7 @@ class AccountState:
 
     @property
     def id(self) -> int:
+        """The CTM account id (``info.id``)."""
         return self.info.id
 
 
@@ -157,4 +158,5 @@ class LiveState:
     accounts: tuple[AccountState, ...] = field(default=())
 
     def account(self, account_id: int) -> AccountState | None:
+        """The managed account read with ``account_id``, or None if it was not read."""
         return next((a for a in self.accounts if a.id == account_id), None)

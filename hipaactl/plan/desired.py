@@ -50,6 +50,7 @@ class DesiredAccount:
 
 
 def desired_for_account(config: Config, account_id: int) -> AccountDesired:
+    """The account's desired settings: its ``[[account]]`` entry, else ``[defaults]``."""
     spec = config.spec_for(account_id)
     return spec.desired if spec is not None else config.defaults
 
@@ -86,6 +87,9 @@ def _declared(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def settings_values(desired: AccountDesired) -> dict[str, Any]:
+    """The declared account settings as CTM ``account_settings`` fields; transcription
+    ``off`` leaves ``transcription_mode`` undeclared. Undeclared keys are left out.
+    """
     mode = desired.transcription if desired.transcription != "off" else None
     return _declared(
         {
@@ -98,6 +102,9 @@ def settings_values(desired: AccountDesired) -> dict[str, Any]:
 
 
 def call_settings_values(desired: AccountDesired) -> dict[str, Any]:
+    """The declared keys as the CTM fields of each call settings profile; recordings on
+    means both inbound and outbound. Undeclared keys are left out.
+    """
     transcribes = None if desired.transcription is None else desired.transcription != "off"
     return _declared(
         {
@@ -221,6 +228,9 @@ def _desired_users(config: Config, account: AccountState) -> DesiredUsers | None
 
 
 def resolve_agency(config: Config, agency: AgencySecurity | None) -> DesiredResource | None:
+    """The desired ``agency.security`` resource; None when nothing is declared or live
+    agency security was not read.
+    """
     values = _declared(
         {
             "idle_timeout_minutes": config.agency_security.idle_timeout_minutes,

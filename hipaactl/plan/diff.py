@@ -118,12 +118,16 @@ def _user_changes(account: AccountState, desired: DesiredUsers) -> list[Change]:
 
 
 def sort_changes(changes: list[Change]) -> tuple[Change, ...]:
+    """Changes sorted by address, then create, update, delete for the same address."""
     return tuple(sorted(changes, key=lambda c: (c.address, ACTION_ORDER[c.action])))
 
 
 def diff_resources(
     resources: Iterable[DesiredResource], live_index: Mapping[str, LiveResource]
 ) -> list[Change]:
+    """One update per desired resource whose live values differ, for the fields declared;
+    resources absent from ``live_index`` (by address) give no change.
+    """
     changes = []
     for resource in resources:
         current = live_index.get(resource.address)
@@ -134,6 +138,9 @@ def diff_resources(
 
 
 def diff_agency(config: Config, live: LiveState) -> list[Change]:
+    """The change to ``agency.security``, if any; none when the config declares nothing there
+    or live state did not read it.
+    """
     desired = resolve_agency(config, live.agency_security)
     current = agency_resource(live)
     if desired is None or current is None:

@@ -80,10 +80,12 @@ class Violation:
 
     @classmethod
     def of(cls, result: RuleResult) -> Violation:
+        """The violation a failed result puts on its key; a waived result shows ``waived``."""
         enforcement = "waived" if result.waived else result.rule.enforcement
         return cls(result.rule.id, enforcement, result.message)
 
     def describe(self) -> str:
+        """``violates <rule> (<enforcement>): <message>``, the comment above the key."""
         return f"violates {self.rule_id} ({self.enforcement}): {self.message}"
 
 
@@ -127,6 +129,7 @@ def comment(text: str) -> str:
 
 
 def toml_line(key: str, value: Any) -> str:
+    """``key = value`` as one line of TOML."""
     return tomli_w.dumps({key: value}).rstrip("\n")
 
 
@@ -140,6 +143,7 @@ def relative_path(path: Path, folder: Path) -> str:
 
 
 def on_off(value: object) -> str:
+    """``on``/``off`` for a bool, else the value as text."""
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
@@ -149,6 +153,7 @@ def on_off(value: object) -> str:
 
 
 def header_comments(source: ImportSource) -> tuple[str, ...]:
+    """The comment lines at the top of the imported file: date, source and how to review."""
     count = len(source.accounts)
     config_name = relative_path(source.config.path, source.out_dir)
     return (
@@ -171,6 +176,9 @@ def policy_refs(source: ImportSource) -> list[str]:
 
 
 def provider_section(settings: ProviderSettings, out_dir: Path) -> dict[str, Any]:
+    """The config's ``[provider]`` table, with only keys that differ from the defaults and
+    the seed path relative to ``out_dir``.
+    """
     section: dict[str, Any] = {"kind": settings.kind}
     if settings.seed is not None:
         section["seed"] = relative_path(settings.seed, out_dir)
@@ -186,6 +194,7 @@ def provider_section(settings: ProviderSettings, out_dir: Path) -> dict[str, Any
 
 
 def top_table(source: ImportSource) -> Table:
+    """The top-level keys: ``version`` and ``policies``, under the header comments."""
     items = (
         Entry("version", source.config.version, "version"),
         Entry("policies", policy_refs(source), "policies"),
@@ -194,6 +203,7 @@ def top_table(source: ImportSource) -> Table:
 
 
 def text_table(document: Mapping[str, Any], comments: Sequence[str] = ()) -> Table:
+    """A table written by tomli-w from ``document``, under ``comments``."""
     return Table(None, comments=tuple(comments), text=tomli_w.dumps(document))
 
 
@@ -287,6 +297,9 @@ def _attestations_section(config: Config) -> dict[str, Any]:
 
 
 def agency_table(agency: AgencySecurity | None) -> tuple[Table, list[str]]:
+    """``[agency.security]`` with each key read live; keys not read are left out with a
+    comment and a note (the second item).
+    """
     items: list[Item] = []
     notes: list[str] = []
     for key in AGENCY_KEYS:
@@ -371,6 +384,7 @@ def profile_keys(state: AccountState) -> AccountValues:
 
 
 def account_values(state: AccountState) -> AccountValues:
+    """The account's settings and profile keys as config values, and notes on keys left out."""
     settings, profiles = settings_keys(state), profile_keys(state)
     return AccountValues({**settings.values, **profiles.values}, settings.notes + profiles.notes)
 
@@ -384,6 +398,9 @@ _ACCOUNT_LAYOUT: tuple[tuple[str | None, tuple[str, ...]], ...] = (
 
 
 def account_tables(index: int, state: AccountState) -> tuple[list[Table], list[str]]:
+    """The ``[[account]]`` table at ``index`` and its sub-tables and users, and notes on
+    keys left out.
+    """
     prefix = format_key_path(("account", index))
     found = account_values(state)
     info = state.info
@@ -415,6 +432,7 @@ def unique_users(users: Iterable[User]) -> list[User]:
 
 
 def user_tables(index: int, users: Iterable[User]) -> list[Table]:
+    """One ``[[account.user]]`` per distinct user; a user not active in CTM gets a comment."""
     tables = []
     for position, user in enumerate(unique_users(users)):
         prefix = format_key_path(("account", index, "user", position))
@@ -445,6 +463,9 @@ def account_addresses(index: int, state: AccountState) -> dict[str, tuple[str, s
 
 
 def build_document(source: ImportSource) -> Document:
+    """The TOML document ``import`` writes for ``source``: provider, agency and per-account
+    tables, with the address -> key path index the gate needs and notes on keys left out.
+    """
     agency, notes = agency_table(source.agency)
     tables = [
         top_table(source),
@@ -473,6 +494,7 @@ def build_document(source: ImportSource) -> Document:
 
 
 def render_table(table: Table, violations: Mapping[str, Sequence[Violation]]) -> str:
+    """One table as TOML text, each key preceded by the violations on it."""
     lines = [comment(c) for c in table.comments]
     if table.header is not None:
         lines.append(table.header)
@@ -490,6 +512,9 @@ def render_table(table: Table, violations: Mapping[str, Sequence[Violation]]) ->
 def render_document(
     document: Document, violations: Mapping[str, Sequence[Violation]] | None = None
 ) -> str:
+    """The document as TOML text; each key a rule in ``violations`` (by key path) fails
+    gets a comment naming the rule.
+    """
     return "\n".join(render_table(t, violations or {}) for t in document.tables)
 
 

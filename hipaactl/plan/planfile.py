@@ -31,21 +31,28 @@ class Plan:
 
     @property
     def changes_sha256(self) -> str:
+        """SHA-256 hex of the canonical JSON list of change documents (SPEC section 5)."""
         return digest([change_document(c) for c in self.changes])
 
     @property
     def unsafe(self) -> bool:
+        """Whether any change weakens security (needs ``--force``, SPEC section 6)."""
         return any(c.unsafe for c in self.changes)
 
     @property
     def partial(self) -> bool:
+        """Whether the plan was made with ``--target`` and covers only part of the state."""
         return bool(self.targets)
 
     @property
     def has_changes(self) -> bool:
+        """Whether there is anything to apply (manual actions are not applied)."""
         return bool(self.changes)
 
     def summary(self) -> dict[str, int]:
+        """Counts ``{"add", "change", "destroy", "manual"}`` for the plan JSON and the
+        summary line (SPEC section 5).
+        """
         actions = [c.action for c in self.changes]
         return {
             "add": actions.count("create"),
@@ -56,6 +63,7 @@ class Plan:
 
 
 def change_document(change: Change) -> dict[str, Any]:
+    """One change as JSON, as listed in the plan's ``changes`` (SPEC section 5)."""
     return {
         "address": change.address,
         "resource_type": change.resource_type,
@@ -69,6 +77,7 @@ def change_document(change: Change) -> dict[str, Any]:
 
 
 def manual_action_document(action: ManualAction) -> dict[str, Any]:
+    """One manual action as JSON, as listed in the plan's ``manual_actions`` (SPEC section 5)."""
     return {
         "address": action.address,
         "rule_ids": list(action.rule_ids),
@@ -78,6 +87,9 @@ def manual_action_document(action: ManualAction) -> dict[str, Any]:
 
 
 def result_document(result: RuleResult) -> dict[str, Any]:
+    """One rule result as JSON, shaped as in the plan's ``policy`` and the check report
+    (SPEC section 7).
+    """
     rule = result.rule
     return {
         "rule_id": rule.id,
@@ -94,6 +106,7 @@ def result_document(result: RuleResult) -> dict[str, Any]:
 
 
 def pack_document(pack: Pack) -> dict[str, str]:
+    """``{"id", "version", "sha256"}`` of a loaded pack, as listed in plans and reports."""
     return {"id": pack.id, "version": pack.version, "sha256": pack.sha256}
 
 

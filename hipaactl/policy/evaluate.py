@@ -39,7 +39,10 @@ REF_LABELS: Mapping[RefName, str] = {
 class RefResolver(Protocol):
     """Turns a ``{ ref = ... }`` into values, for one pack and one account."""
 
-    def resolve(self, name: RefName, pack: Pack, account_id: int | None) -> tuple[Any, ...]: ...
+    def resolve(self, name: RefName, pack: Pack, account_id: int | None) -> tuple[Any, ...]:
+        """The values a rule's ``ref`` names (for example ``phi_fields``) for ``pack``, for
+        ``account_id`` where they vary by account.
+        """
 
     def note(self, name: RefName, value: Any) -> str | None:
         """Why ``value`` is not in the ref, when there is more to say than "it is not"."""
@@ -64,12 +67,16 @@ class ConfigRefs:
 
     def resolve(self, name: RefName, pack: Pack, account_id: int | None) -> tuple[Any, ...]:
         # Only the PHI list varies by account (``extra_phi_fields``).
+        """The ref's values, computed once per (ref, pack, account); only ``phi_fields``
+        differs by account.
+        """
         key = (name, pack.id, account_id if name == "phi_fields" else None)
         if key not in self._cache:
             self._cache[key] = self._compute(name, pack, account_id)
         return self._cache[key]
 
     def note(self, name: RefName, value: Any) -> str | None:
+        """A note for the result message when ``value`` is an integration allowed without a BAA."""
         if name == "allowed_integrations" and value in self._without_baa:
             return f"no BAA: {value} is allowed in [integrations] with baa = false"
         return None

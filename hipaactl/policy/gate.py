@@ -34,6 +34,7 @@ class GateOutcome:
 
     @property
     def mandatory_failures(self) -> tuple[RuleResult, ...]:
+        """The failed results whose effective enforcement is mandatory (waivers demote them)."""
         return tuple(
             r for r in self.results if r.status == "fail" and r.effective_enforcement == "mandatory"
         )
@@ -47,6 +48,7 @@ class GateOutcome:
 
     @property
     def passed(self) -> bool:
+        """Whether no mandatory rule failed; otherwise plan and apply stop (exit 3)."""
         return not self.mandatory_failures
 
 

@@ -110,4 +110,7 @@ class RuleResult:
 
     @property
     def effective_enforcement(self) -> Enforcement:
+        """``advisory`` when the result is waived, else the rule's own enforcement (SPEC
+        section 7).
+        """
         return "advisory" if self.waived else self.rule.enforcement

@@ -73,6 +73,7 @@ def _builtin_files() -> dict[str, Traversable]:
 
 
 def builtin_pack_ids() -> tuple[str, ...]:
+    """The ids of the packs shipped with hipaactl, sorted."""
     return tuple(sorted(_builtin_files()))
 
 
@@ -297,6 +298,7 @@ def _grammar_problems(rules: Sequence[tuple[int, RuleModel]]) -> Iterator[str]:
 
 
 def condition_quantifier(condition: ConditionModel) -> tuple[str, str] | None:
+    """``("any"|"all", collection)`` of a condition over a collection, or None."""
     if condition.any is not None:
         return ("any", condition.any)
     if condition.all is not None:

@@ -26,10 +26,12 @@ class Trace:
 
 
 def collapse(text: str) -> str:
+    """``text`` with every run of whitespace made one space, ends trimmed."""
     return " ".join(text.split())
 
 
 def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (up to ``.``, ``!`` or ``?`` and a space), collapsed."""
     return re.split(r"(?<=[.!?])\s+", collapse(text), maxsplit=1)[0]
 
 

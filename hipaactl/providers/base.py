@@ -26,15 +26,33 @@ class Provider(Protocol):
     Implementations must be safe to call from several threads at once.
     """
 
-    def list_accounts(self) -> tuple[AccountInfo, ...]: ...
+    def list_accounts(self) -> tuple[AccountInfo, ...]:
+        """Every account the credentials can see, in the provider's order.
 
-    def read_agency_security(self) -> AgencySecurity: ...
+        Raises ProviderError (AuthenticationError for refused credentials) when the read fails.
+        """
 
-    def read_account(self, info: AccountInfo, kinds: frozenset[ResourceKind]) -> AccountState: ...
+    def read_agency_security(self) -> AgencySecurity:
+        """The agency-wide security settings (SPEC section 3).
 
-    def apply_change(self, change: Change) -> None: ...
+        Raises ProviderError when the read fails or the reply has an unexpected shape.
+        """
 
-    def close(self) -> None: ...
+    def read_account(self, info: AccountInfo, kinds: frozenset[ResourceKind]) -> AccountState:
+        """``info``'s account with only ``kinds`` read; kinds not asked for stay None.
+
+        Raises ProviderError when a read fails or a reply has an unexpected shape.
+        """
+
+    def apply_change(self, change: Change) -> None:
+        """Make one planned change live.
+
+        Raises ProviderError when it is refused, UncertainWriteError when it was sent but
+        no reply confirmed it (it may or may not have taken effect).
+        """
+
+    def close(self) -> None:
+        """Release connections and files; the provider is not used afterwards."""
 
 
 @dataclass(frozen=True)
@@ -80,4 +98,9 @@ def find_factory(kind: str, config_path: Path) -> ProviderFactory:
 
 
 def open_provider(context: ProviderContext) -> Provider:
+    """A provider built by the factory registered for ``context.settings.kind``.
+
+    Raises ConfigError (key ``provider.kind``) when no such provider is installed; the
+    factory itself may raise ConfigError or AuthenticationError for missing settings.
+    """
     return find_factory(context.settings.kind, context.config_path)(context)

@@ -45,11 +45,13 @@ class Pseudonymizer:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Pseudonymizer:
+        """A pseudonymizer keyed by ``$HIPAACTL_HASH_KEY``, unkeyed when it is unset or empty."""
         key = environ.get(HASH_KEY_VARIABLE)
         return cls(key.encode("utf-8") if key else None)
 
     @property
     def warning(self) -> str | None:
+        """The warning to show when no key is set (plain hashes can be matched), else None."""
         if self.key is not None:
             return None
         return (
@@ -58,6 +60,9 @@ class Pseudonymizer:
         )
 
     def token(self, email: str) -> str:
+        """``h:`` and 12 hex digits of HMAC-SHA-256 (plain SHA-256 without a key) of the
+        lower-cased email (SPEC section 8).
+        """
         data = email.lower().encode("utf-8")
         if self.key is None:
             digest = hashlib.sha256(data).hexdigest()
@@ -66,13 +71,16 @@ class Pseudonymizer:
         return f"h:{digest[:12]}"
 
     def address(self, address: str) -> str:
+        """``address`` with each ``user["email"]`` replaced by ``user[<token>]``."""
         return _USER_ADDRESS.sub(lambda m: f"user[{self.token(m['email'])}]", address)
 
     def text(self, text: str) -> str:
+        """``text`` with user addresses and any other email replaced by tokens."""
         return _EMAIL.sub(lambda m: self.token(m.group(0)), self.address(text))
 
 
 def notify_target(option: str | None, environ: Mapping[str, str]) -> str | None:
+    """Where to send the alert: ``--notify``, else ``$HIPAACTL_NOTIFY_URL``; None for neither."""
     return option or environ.get(NOTIFY_URL_VARIABLE) or None
 
 
@@ -140,10 +148,14 @@ def check_summary(
 def error_summary(
     source: str, message: str, pseudonyms: Pseudonymizer, environ: Mapping[str, str]
 ) -> dict[str, Any]:
+    """The alert body for a run that failed with ``message`` (emails pseudonymized)."""
     return {**_envelope(source, environ), "status": "error", "errors": [pseudonyms.text(message)]}
 
 
 def slack_message(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary as a Slack incoming-webhook message ``{"text": ...}``: status, counts,
+    at most 20 items per list, errors and the run link.
+    """
     lines = [f"*{summary['source']}*: {summary['status'].replace('_', ' ')}"]
     counts = summary.get("counts")
     if counts:
@@ -175,6 +187,10 @@ def _post_json(url: str, body: Mapping[str, Any]) -> None:
 
 
 def deliver(target: str, summary: Mapping[str, Any], *, post: Poster = _post_json) -> None:
+    """POST ``summary`` to ``target``: ``slack:URL`` as a Slack message, else the JSON itself
+    (SPEC section 8). The default poster waits up to 10 seconds and raises NotifyError on a
+    transport failure or a non-2xx reply.
+    """
     if target.startswith(SLACK_PREFIX):
         post(target[len(SLACK_PREFIX) :], slack_message(summary))
     else:

@@ -82,6 +82,9 @@ class Report:
     warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, int]:
+        """Result counts per bucket (pass, fail, error, manual, waived); a waived result counts
+        only under ``waived`` (SPEC section 7).
+        """
         counts: dict[str, int] = dict.fromkeys(BUCKETS, 0)
         for result in self.results:
             counts[bucket(result)] += 1
@@ -89,6 +92,7 @@ class Report:
 
     @property
     def errors(self) -> tuple[RuleResult, ...]:
+        """Results that could not be evaluated (status ``error``)."""
         return tuple(r for r in self.results if r.status == "error")
 
     @property
@@ -116,9 +120,11 @@ class Report:
         return "; ".join(parts) if parts else ALL_PASSED
 
     def location_of(self, result: RuleResult) -> Location:
+        """Where in the config the result's key is declared; line 1 when it is not."""
         return self.locations.get((result.rule.id, result.address), Location(None, 1))
 
     def override_for(self, rule_id: str) -> Override | None:
+        """The config's ``[[override]]`` for ``rule_id``, or None."""
         return next((o for o in self.overrides if o.rule_id == rule_id), None)
 
     def waiver(self, rule_id: str) -> str:
@@ -142,6 +148,9 @@ def bucket(result: RuleResult) -> Bucket:
 
 
 def is_mandatory_failure(result: RuleResult) -> bool:
+    """Whether the result fails ``check`` (exit 3): a mandatory rule, not waived, that
+    failed or needs a manual attestation (SPEC section 1).
+    """
     return (
         result.status in ("fail", "manual")
         and not result.waived
@@ -159,6 +168,8 @@ def build_report(
     config_uri: str,
     config_sha256: str,
 ) -> Report:
+    """Evaluate every pack, after overrides, against the live state of the accounts in
+    ``scope`` into the check report (SPEC section 7); ``evaluated_at`` dates waivers."""
     results, warnings = evaluate_live(config, packs, live, scope, today=evaluated_at.date())
     return Report(
         packs=tuple(packs),
@@ -219,6 +230,7 @@ def section_of(result: RuleResult) -> SectionName | None:
 
 
 def group_by_rule(results: Sequence[RuleResult]) -> tuple[RuleGroup, ...]:
+    """The results grouped by rule id, in the order each rule first appears."""
     groups: dict[str, list[RuleResult]] = {}
     for result in results:
         groups.setdefault(result.rule.id, []).append(result)
@@ -236,6 +248,7 @@ def report_sections(report: Report) -> tuple[tuple[SectionName, tuple[RuleGroup,
 
 
 def passing_groups(report: Report) -> tuple[RuleGroup, ...]:
+    """The passing results grouped by rule."""
     return group_by_rule([r for r in report.results if r.status == "pass"])
 
 
@@ -243,6 +256,9 @@ def passing_groups(report: Report) -> tuple[RuleGroup, ...]:
 
 
 def locate(config: Config, result: RuleResult) -> Location:
+    """The config key that declares what the result checks and its line; line 1 when the
+    key is not declared.
+    """
     key = declaring_key(config, result)
     line = line_of(key, config.key_lines) if key is not None else None
     return Location(key, line or 1)
@@ -290,6 +306,9 @@ def _declared_user_key(config: Config, spec: AccountSpec | None, address: str) -
 
 
 def scope_document(scope: Scope) -> dict[str, Any]:
+    """``{"managed": [id], "excluded": [{"id", "reason"}], "unclassified": [id]}``
+    (SPEC section 7).
+    """
     return {
         "managed": [info.id for info in scope.managed],
         "excluded": [{"id": e.info.id, "reason": e.reason} for e in scope.excluded],

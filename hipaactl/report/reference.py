@@ -257,6 +257,7 @@ def _read(schema: Mapping[str, Any]) -> _SchemaReader:
 
 
 def schema_tables(schema: Mapping[str, Any]) -> tuple[TableDoc, ...]:
+    """The config schema's tables, each with its keys, for the reference docs."""
     return tuple(_read(schema).tables)
 
 
@@ -338,12 +339,16 @@ REF_TEXT: Mapping[str, str] = {
 
 
 def render_value(value: Any) -> str:
+    """A rule value as Markdown: a ref as its description, anything else as inline JSON."""
     if isinstance(value, Ref):
         return REF_TEXT[value.name]
     return f"`{json.dumps(value)}`"
 
 
 def render_condition(condition: Condition) -> str:
+    """A condition as Markdown: ``field op value``, after ``any|all `collection`:``
+    when it is over a collection.
+    """
     text = f"`{condition.field}` {condition.op} {render_value(condition.value)}"
     if condition.quantifier is not None:
         return f"{condition.quantifier} `{condition.over}`: {text}"

@@ -123,13 +123,18 @@ class EndpointTable:
     overrides: Mapping[str, str]
 
     def endpoint(self, name: str) -> Endpoint:
+        """The built-in description of endpoint ``name``; KeyError for an unknown name."""
         return ENDPOINTS_BY_NAME[name]
 
     def collection(self, name: str, account_id: int | None = None) -> str:
+        """The collection path of ``name`` (override first), ``{aid}`` filled when given."""
         path = self.overrides.get(name, ENDPOINTS_BY_NAME[name].collection)
         return path.replace("{aid}", str(account_id)) if account_id is not None else path
 
     def item(self, name: str, account_id: int | None, object_id: str | None) -> str:
+        """The path of one object of ``name``, ``{aid}`` and ``{id}`` filled; endpoints
+        without items use the collection path.
+        """
         endpoint = ENDPOINTS_BY_NAME[name]
         if name in self.overrides:
             base = self.overrides[name]

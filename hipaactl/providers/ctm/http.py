@@ -172,9 +172,11 @@ class HttpTransport:
 
     @property
     def stats(self) -> TransportStats:
+        """Attempts sent, 429 replies seen and retries made so far."""
         return self._stats
 
     def close(self) -> None:
+        """Close the HTTP session and its pooled connections."""
         self._session.close()
 
     def request(

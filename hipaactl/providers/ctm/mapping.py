@@ -326,30 +326,40 @@ class CtmProvider:
     # ---- reads ------------------------------------------------------------------------
 
     def list_accounts(self) -> tuple[AccountInfo, ...]:
+        """Every account the credentials can see, sorted by id. Raises ProviderError."""
         objects, endpoint = self._get_list("accounts", None)
         infos = [AccountInfo(**v) for v in _items(objects, ACCOUNT_FIELDS, endpoint, "accounts")]
         return tuple(sorted(infos, key=lambda a: a.id))
 
     def read_agency_security(self) -> AgencySecurity:
+        """The agency security object. Raises ProviderError for a failed read or an
+        unexpected shape.
+        """
         obj, endpoint = self._get_object("agency_security", None)
         values = _read_fields(obj, AGENCY_SECURITY_FIELDS, endpoint, "agency_security")
         return AgencySecurity(**values)
 
     def read_account(self, info: AccountInfo, kinds: frozenset[ResourceKind]) -> AccountState:
+        """``info``'s account with each kind in ``kinds`` read; the others stay None."""
         values = {kind: self._readers[kind](info.id) for kind in RESOURCE_KINDS if kind in kinds}
         return AccountState(info=info, **values)
 
     def read_settings(self, account_id: int) -> AccountSettings:
+        """The account's settings object. Raises ProviderError."""
         obj, endpoint = self._get_object("account_settings", account_id)
         values = _read_fields(obj, ACCOUNT_SETTINGS_FIELDS, endpoint, "account_settings")
         return AccountSettings(**values)
 
     def read_call_settings(self, account_id: int) -> tuple[CallSettings, ...]:
+        """The account's call settings profiles, by id. Raises ProviderError."""
         objects, endpoint = self._get_list("call_settings", account_id)
         items = _items(objects, CALL_SETTINGS_FIELDS, endpoint, "call_settings")
         return tuple(sorted((CallSettings(**v) for v in items), key=lambda c: c.id))
 
     def read_users(self, account_id: int) -> tuple[User, ...]:
+        """The account's users, by lower-cased email. Raises ProviderError, also when two
+        users share an email case-blind (CTM treats emails so; they could not be addressed).
+        """
         objects, endpoint = self._get_list("users", account_id)
         users = sorted(
             (User(**v) for v in _items(objects, USER_FIELDS, endpoint, "users")),
@@ -366,21 +376,25 @@ class CtmProvider:
         return tuple(users)
 
     def read_notifications(self, account_id: int) -> tuple[Notification, ...]:
+        """The account's notifications, by id. Raises ProviderError."""
         objects, endpoint = self._get_list("notifications", account_id)
         items = _items(objects, NOTIFICATION_FIELDS, endpoint, "notifications")
         return tuple(sorted((Notification(**v) for v in items), key=lambda n: n.id))
 
     def read_triggers(self, account_id: int) -> tuple[Trigger, ...]:
+        """The account's triggers, by id. Raises ProviderError."""
         objects, endpoint = self._get_list("triggers", account_id)
         items = _items(objects, TRIGGER_FIELDS, endpoint, "triggers")
         return tuple(sorted((Trigger(**v) for v in items), key=lambda t: t.id))
 
     def read_numbers(self, account_id: int) -> tuple[TrackingNumber, ...]:
+        """The account's tracking numbers, by id. Raises ProviderError."""
         objects, endpoint = self._get_list("numbers", account_id)
         items = _items(objects, NUMBER_FIELDS, endpoint, "numbers")
         return tuple(sorted((TrackingNumber(**v) for v in items), key=lambda n: n.id))
 
     def read_integrations(self, account_id: int) -> tuple[Integration, ...]:
+        """The account's integrations, by id. Raises ProviderError."""
         objects, endpoint = self._get_list("integrations", account_id)
         items = _items(objects, INTEGRATION_FIELDS, endpoint, "integrations")
         return tuple(sorted((Integration(**v) for v in items), key=lambda i: i.id))
@@ -388,6 +402,9 @@ class CtmProvider:
     # ---- writes -----------------------------------------------------------------------
 
     def apply_change(self, change: Change) -> None:
+        """Send one change. Raises ProviderError for a resource the CTM API cannot write or a
+        refused write, UncertainWriteError when a write's outcome is unknown.
+        """
         writer = self._writers.get((change.resource_type, change.action))
         if writer is None:
             raise ProviderError(
@@ -398,6 +415,7 @@ class CtmProvider:
         writer(change)
 
     def close(self) -> None:
+        """Close the transport."""
         self._transport.close()
 
     def _update_agency_security(self, change: Change) -> None:

@@ -57,6 +57,7 @@ class TokenBucket:
         self._updated = clock()
 
     def acquire(self) -> None:
+        """Take one token, sleeping until it is due (seconds, by the injected clock)."""
         wait = self._reserve()
         if wait > 0:
             self._sleep(wait)

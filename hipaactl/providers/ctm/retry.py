@@ -74,6 +74,9 @@ class Backoff:
     def delay(
         self, retry_number: int, retry_after: float | None, random: Callable[[], float]
     ) -> float:
+        """Seconds to wait before retry ``retry_number`` (1-based): ``Retry-After`` capped at
+        ``retry_after_max``, else a jittered exponential delay.
+        """
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_after_max)
         ceiling = min(self.maximum, self.base * 2.0 ** (retry_number - 1))

@@ -33,4 +33,5 @@ class Transport(Protocol):
         """
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the transport's connections."""

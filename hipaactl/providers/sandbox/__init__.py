@@ -16,6 +16,10 @@ from hipaactl.providers.sandbox.workcopy import open_working_copy
 
 
 def create_provider(context: ProviderContext) -> Provider:
+    """The ``sandbox`` provider: the CTM mapping over an in-process simulator of the
+    working copy in ``.hipaactl/sandbox/`` (made from the config's seed on first use).
+    Raises SandboxStateError when the working copy came from another seed.
+    """
     copy = open_working_copy(context.work_dir, context.settings.seed)
     backend = SandboxBackend(copy.document, store=copy)
     return CtmProvider(InProcessTransport(backend), EndpointTable(context.settings.endpoints))

@@ -62,7 +62,8 @@ class SandboxDocumentError(HipaactlError):
 class DocumentStore(Protocol):
     """Where the backend persists its document after every successful write."""
 
-    def save(self, document: Mapping[str, Any]) -> None: ...
+    def save(self, document: Mapping[str, Any]) -> None:
+        """Persist the whole document after a successful write."""
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -77,6 +78,7 @@ class JsonFileStore:
         self.path = path
 
     def save(self, document: Mapping[str, Any]) -> None:
+        """Write the document to ``path`` as JSON, atomically."""
         write_json_atomic(self.path, document)
 
 

@@ -40,16 +40,19 @@ PROFILE_NAMES = ("Main line", "After hours", "Scheduling", "Billing")
 
 
 def compliant_security() -> dict[str, Any]:
+    """Agency security settings that pass the built-in packs."""
     return {"idle_timeout_minutes": 15, "two_factor": "every_login",
             "require_login_for_recordings": True}  # fmt: skip
 
 
 def compliant_settings() -> dict[str, Any]:
+    """Account settings that pass the built-in packs."""
     return {"encrypted_recordings": True, "encrypted_recording_storage": True,
             "transcription_mode": "secure", "redaction_schedule": "30_days"}  # fmt: skip
 
 
 def compliant_profile(profile_id: str, name: str = "Main line") -> dict[str, Any]:
+    """A call settings profile that passes the built-in packs."""
     return {"id": profile_id, "name": name, "inbound_recordings_on": True,
             "outbound_recording_on": True, "transcription": True, "callerid_enabled": False,
             "premium_callerid_enabled": False}  # fmt: skip

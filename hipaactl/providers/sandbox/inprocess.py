@@ -41,6 +41,10 @@ class InProcessTransport:
         params: Mapping[str, str | int] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> Any:
+        """Serve one request from the backend without HTTP; JSON round-trips both ways.
+
+        Raises ProviderError with the status and ``METHOD route`` for a non-2xx reply.
+        """
         route, query = self._split(path)
         query.update({key: str(value) for key, value in (params or {}).items()})
         status, reply = self._backend.handle(method, route, query, _round_trip(body))

@@ -124,6 +124,9 @@ def load_document(options: ServeOptions) -> tuple[Document, DocumentStore | None
 
 
 def read_document(path: Path) -> Document:
+    """The sandbox document at ``path``; raises SandboxServerError when it is unreadable or
+    not of the sandbox shape.
+    """
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -184,6 +187,9 @@ class FaultInjector:
         self._lock = threading.Lock()
 
     def draw(self) -> Fault | None:
+        """A random fault (HTTP 502, 503 or 504, before or after the work) with probability
+        ``rate``, else None.
+        """
         if self.rate <= 0:
             return None
         with self._lock:
@@ -202,9 +208,13 @@ class ExpectedCredentials:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ExpectedCredentials:
+        """The keys expected from $CTM_ACCESS_KEY and $CTM_SECRET_KEY; unset means any."""
         return cls(environ.get(ACCESS_KEY_VAR) or None, environ.get(SECRET_KEY_VAR) or None)
 
     def accept(self, authorization: str | None) -> bool:
+        """Whether the Basic ``authorization`` header has both keys non-empty and equal to
+        the expected ones (compared in constant time).
+        """
         pair = _basic_pair(authorization)
         if pair is None:
             return False
@@ -243,9 +253,11 @@ class ServerStats:
 
     @property
     def faults(self) -> int:
+        """Injected faults, before and after the work together."""
         return self.faults_before + self.faults_after
 
     def as_json(self) -> dict[str, int]:
+        """The counters as the ``/__stats`` JSON object."""
         return {**asdict(self), "faults": self.faults}
 
 
@@ -291,10 +303,14 @@ class Simulator:
         self._stats = ServerStats()
 
     def stats(self) -> ServerStats:
+        """A snapshot of the counters."""
         with self._lock:
             return self._stats
 
     def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
+        """The response to one HTTP request: ``/__stats``, 404 outside ``/api/v1``, 429 over
+        the rate limit, 401 without the expected credentials, 400 for a bad JSON body.
+        """
         url = urlsplit(target)
         if url.path == STATS_PATH and method == "GET":
             return Response(200, self.stats().as_json())
@@ -436,6 +452,7 @@ class SandboxServer(ThreadingHTTPServer):
         return f"http://{shown}:{port}{API_PREFIX}"
 
     def stats(self) -> ServerStats:
+        """A snapshot of the simulator's counters."""
         return self.simulator.stats()
 
     def handle_error(self, request: Any, client_address: Any) -> None:

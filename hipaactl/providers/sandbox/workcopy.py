@@ -60,6 +60,7 @@ def default_seed_path() -> Path:
 
 
 def working_copy_path(work_dir: Path) -> Path:
+    """``<work_dir>/.hipaactl/sandbox/state.json``, the sandbox working copy."""
     return work_dir / WORKING_COPY
 
 
@@ -73,6 +74,9 @@ class WorkingCopy:
     document: Document = field(repr=False)
 
     def save(self, document: Mapping[str, Any]) -> None:
+        """Write the state, with its seed and seed digest, atomically; raises ProviderError
+        when it cannot be written.
+        """
         wrapper = {
             "format": FORMAT,
             "seed": self.seed,

@@ -7,4 +7,5 @@ from typing import Any
 
 
 def render_json(document: Any) -> str:
+    """``document`` as indented JSON with sorted keys and a trailing newline."""
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

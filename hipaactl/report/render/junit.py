@@ -75,6 +75,7 @@ def _timestamp(moment: dt.datetime) -> str:
 
 
 def render_junit(report: Report) -> str:
+    """The report as JUnit XML: one testsuite per pack, one testcase per rule result."""
     root = ET.Element("testsuites", {"name": SUITES_NAME, **_counts(report.results)})
     for pack in report.packs:
         results = [r for r in report.results if r.rule.pack_id == pack.id]

@@ -122,6 +122,9 @@ def _users(report: Report) -> list[str]:
 
 
 def render_markdown(report: Report) -> str:
+    """The report as Markdown: summary, scope, one section per result kind, passing rules,
+    the users inventory and the disclaimer.
+    """
     blocks = [_heading(report), _summary_table(report), _scope(report)]
     for name, groups in report_sections(report):
         lines = [f"### {text(SECTION_TITLES[name])}"]

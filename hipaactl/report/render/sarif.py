@@ -65,6 +65,9 @@ def _help_markdown(rule: Rule, pack_label: str) -> str:
 
 
 def rule_descriptor(rule: Rule, pack_label: str) -> dict[str, Any]:
+    """The SARIF ``reportingDescriptor`` of a rule: texts, help, default level and the
+    security-severity GitHub code scanning sorts by.
+    """
     return {
         "id": rule.id,
         "name": rule_name(rule),
@@ -113,6 +116,9 @@ def _suppression(report: Report, result: RuleResult) -> dict[str, str]:
 
 
 def sarif_result(report: Report, result: RuleResult, rule_index: int) -> dict[str, Any]:
+    """The SARIF ``result`` of one rule result, located at the config line of its key;
+    a waived result carries a suppression.
+    """
     location = report.location_of(result)
     document: dict[str, Any] = {
         "ruleId": result.rule.id,
@@ -146,6 +152,9 @@ def _utc(moment: dt.datetime) -> str:
 
 
 def sarif_document(report: Report) -> dict[str, Any]:
+    """The whole SARIF 2.1.0 log: one run with every rule and a result for each result
+    that did not pass.
+    """
     descriptors: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for pack in report.packs:
@@ -176,4 +185,5 @@ def sarif_document(report: Report) -> dict[str, Any]:
 
 
 def render_sarif(report: Report) -> str:
+    """The report as a SARIF 2.1.0 JSON log (sarif_document), for code scanning uploads."""
     return render_json(sarif_document(report))

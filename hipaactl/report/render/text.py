@@ -42,6 +42,9 @@ def _field_lines(change: Change) -> list[str]:
 
 
 def render_change(change: Change) -> list[str]:
+    """The lines of one change in the plan: action and address, fields, reasons,
+    dependencies and ``!! unsafe`` reasons.
+    """
     lines = [f"  {_SYMBOLS[change.action]} {change.action} {change.address}"]
     lines.extend(_field_lines(change))
     lines.extend(f"      # {reason}" for reason in change.reasons)
@@ -51,6 +54,7 @@ def render_change(change: Change) -> list[str]:
 
 
 def render_manual_action(action: ManualAction) -> list[str]:
+    """The lines of one manual action: address, rule ids, message and remediation."""
     lines = [f"  ! manual {action.address} [{', '.join(action.rule_ids)}]"]
     lines.append(f"      {action.message}")
     lines.extend(f"      remediation: {text}" for text in action.remediation)
@@ -58,6 +62,7 @@ def render_manual_action(action: ManualAction) -> list[str]:
 
 
 def summary_line(plan: Plan) -> str:
+    """``Plan: N to add, N to change, N to destroy, N manual.`` (SPEC section 5)."""
     s = plan.summary()
     return (
         f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy, "
@@ -66,6 +71,9 @@ def summary_line(plan: Plan) -> str:
 
 
 def render_plan(plan: Plan) -> str:
+    """The plan as terminal text, in Terraform's shape: actions, manual actions, the unsafe
+    note and the summary line (SPEC section 5).
+    """
     lines: list[str] = []
     if plan.partial:
         lines.append(f"Partial plan: only {', '.join(plan.targets)} (--target).")
@@ -92,6 +100,9 @@ def render_plan(plan: Plan) -> str:
 
 
 def render_rule_result(result: RuleResult) -> list[str]:
+    """The lines of one failed rule result: rule, enforcement (or waived), severity,
+    address, message, title, HIPAA citation and remediation.
+    """
     rule = result.rule
     label = "waived" if result.waived else rule.enforcement
     lines = [f"  {rule.id} ({label}, {rule.severity}) {result.address}: {result.message}"]
@@ -102,6 +113,7 @@ def render_rule_result(result: RuleResult) -> list[str]:
 
 
 def render_gate_failures(results: Iterable[RuleResult], heading: str) -> str:
+    """``heading`` then each result as rendered by ``render_rule_result``."""
     lines = [heading]
     for result in results:
         lines.extend(render_rule_result(result))
@@ -124,6 +136,9 @@ def _result_line(result: ChangeResult) -> str:
 
 
 def render_apply_report(report: ApplyReport) -> str:
+    """One line per change with its outcome, then the count of each outcome and whether the
+    apply completed, stopped incomplete or was interrupted.
+    """
     lines = ["Apply results:"]
     lines.extend(_result_line(r) for r in report.results)
     counts = ", ".join(
@@ -145,6 +160,7 @@ def _audit_values(record: Mapping[str, Any]) -> str:
 
 
 def render_audit_records(records: Iterable[Mapping[str, Any]]) -> str:
+    """One line per change log record (time, result, address, values, actor, error)."""
     lines = []
     for record in records:
         error = f" error: {record['error']}" if record.get("error") else ""
@@ -156,6 +172,7 @@ def render_audit_records(records: Iterable[Mapping[str, Any]]) -> str:
 
 
 def render_pack_list(packs: Iterable[Pack]) -> str:
+    """Each pack with its version, title and one line per rule (``policies list``)."""
     lines = []
     for pack in packs:
         lines.append(f"{pack.id} {pack.version}: {pack.title} ({len(pack.rules)} rules)")
@@ -169,6 +186,9 @@ def render_pack_list(packs: Iterable[Pack]) -> str:
 
 
 def render_rule(rule: Rule) -> str:
+    """One rule's id, pack, enforcement, HIPAA citation, resource, checklist source and
+    remediation (``policies show``).
+    """
     lines = [
         f"{rule.id}: {rule.title}",
         f"  pack:        {rule.pack_id}",
@@ -209,6 +229,9 @@ def _scope_lines(report: Report) -> list[str]:
 
 
 def render_rule_group(group: RuleGroup, note: str | None = None) -> list[str]:
+    """The lines of one rule and every address it applies to, with an optional note
+    (the waiver).
+    """
     rule = group.rule
     lines = [f"  {rule.id} ({rule.enforcement}, {rule.severity}) {rule.title}"]
     lines.extend(f"      {r.address}: {r.message}" for r in group.results)
