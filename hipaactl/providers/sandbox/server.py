@@ -212,8 +212,8 @@ class ExpectedCredentials:
         return cls(environ.get(ACCESS_KEY_VAR) or None, environ.get(SECRET_KEY_VAR) or None)
 
     def accept(self, authorization: str | None) -> bool:
-        """Whether the Basic ``authorization`` header has both keys non-empty and equal to
-        the expected ones (compared in constant time).
+        """Whether the Basic ``authorization`` header has both keys non-empty and, where a
+        key is expected, equal to it (compared in constant time).
         """
         pair = _basic_pair(authorization)
         if pair is None:
