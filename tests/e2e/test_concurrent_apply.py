@@ -47,7 +47,6 @@ def test_two_applies_at_once_one_runs_and_the_other_fails_at_once(tmp_path: Path
 
     assert loser.code == 1, loser.output
     assert other_still_running  # "at once": it did not wait for the winner
-    assert loser.seconds < winner.seconds / 2, (loser.seconds, winner.seconds)
     holder = re.escape(user_at_host(child_environment()))
     assert re.search(
         rf"{holder} \(pid {winner_child.pid}\) since {ISO_TIME}, running 'hipaactl apply'",
