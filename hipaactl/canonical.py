@@ -1,9 +1,11 @@
-"""Canonical JSON and digests: one definition for plans, fingerprints and the change log."""
+"""Canonical JSON and digests: one definition for plans, fingerprints and the change log;
+and the one way JSON and TOML from outside (files, server replies) are parsed."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from typing import Any
 
 
@@ -21,3 +23,84 @@ def sha256_hex(data: bytes | str) -> str:
 def digest(value: Any) -> str:
     """SHA-256 hex of ``value``'s canonical JSON (SPEC section 5: plan and state digests)."""
     return sha256_hex(canonical_json(value))
+
+
+# -- reading JSON and TOML from outside ----------------------------------------------------
+
+# Real documents (CTM replies, configs, packs, plans, logs) nest a handful of levels; a
+# deeper one is hostile or broken, and would blow Python's recursion limit in the parser
+# or in whatever walks the value next (validation, diff, canonical JSON).
+MAX_NESTING = 64
+
+
+class DocumentError(ValueError):
+    """A JSON or TOML document that cannot be used: syntax, nesting deeper than
+    ``MAX_NESTING``, or a number too long to convert. The message names no location:
+    the caller adds the file or endpoint."""
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Decode JSON from outside (a file or a server reply) into Python values.
+
+    Raises ``DocumentError`` (a ``ValueError``) for invalid UTF-8 or JSON, nesting deeper
+    than ``MAX_NESTING`` and integers past Python's digit limit, instead of letting a
+    ``RecursionError`` or a bare ``ValueError`` escape.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"not valid UTF-8 (byte {exc.start})") from None
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise DocumentError(f"nested deeper than {MAX_NESTING} levels") from None
+    except json.JSONDecodeError as exc:
+        raise DocumentError(f"not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except ValueError as exc:  # int('9' * 5000): "Exceeds the limit (4300 digits) ..."
+        raise DocumentError(_number_problem(exc)) from None
+    check_nesting(value)
+    return value
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """Parse TOML from outside (a config or a pack). A syntax error is raised as
+    ``tomllib.TOMLDecodeError`` (the caller shows its line and column); nesting deeper
+    than ``MAX_NESTING`` and integers past Python's digit limit raise ``DocumentError``."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    try:
+        document: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise
+    except RecursionError:
+        raise DocumentError(f"nested deeper than {MAX_NESTING} levels") from None
+    except ValueError as exc:
+        raise DocumentError(_number_problem(exc)) from None
+    check_nesting(document)
+    return document
+
+
+def check_nesting(value: Any) -> None:
+    """Raise ``DocumentError`` when lists and tables in ``value`` nest deeper than
+    ``MAX_NESTING``. Iterative, so the check itself cannot overflow the stack."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            raise DocumentError(f"nested deeper than {MAX_NESTING} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _number_problem(exc: ValueError) -> str:
+    if "digits" in str(exc):
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        return f"holds a number longer than {limit} digits"
+    return f"cannot be read: {exc}"

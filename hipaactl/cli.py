@@ -269,15 +269,14 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON.")] = False,
 ) -> None:
     """Render a saved plan."""
-    import json
-
+    from hipaactl.canonical import parse_json
     from hipaactl.plan.planfile import load_plan_for_display
     from hipaactl.report.render.json import render_json
     from hipaactl.report.render.text import render_plan
 
     saved = load_plan_for_display(plan_file)
     if as_json:
-        out(render_json(json.loads(plan_file.read_text(encoding="utf-8"))))
+        out(render_json(parse_json(plan_file.read_bytes())))
     else:
         out(render_plan(saved))
 

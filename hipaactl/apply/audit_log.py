@@ -42,7 +42,7 @@ from types import TracebackType
 from typing import IO, Any, Literal
 
 from hipaactl import __version__
-from hipaactl.canonical import canonical_json, digest
+from hipaactl.canonical import canonical_json, digest, parse_json
 from hipaactl.errors import AuditLogError, UsageError
 from hipaactl.files import write_text_atomic
 
@@ -151,9 +151,9 @@ class AuditHead:
 def read_head(path: Path) -> AuditHead:
     """Read a head file; AuditLogError if it is unreadable or malformed."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise AuditLogError(f"cannot read audit head {path}: {exc}") from exc
+        data = parse_json(path.read_bytes())
+    except (OSError, ValueError) as exc:  # DocumentError is a ValueError
+        raise AuditLogError(f"cannot read audit head {path}: {exc}") from None
     records = data.get("records") if isinstance(data, dict) else None
     last = data.get("hash") if isinstance(data, dict) else None
     valid_count = isinstance(records, int) and not isinstance(records, bool) and records >= 0
@@ -229,9 +229,9 @@ def _read_bytes(path: Path) -> bytes:
 
 def _parse_line(number: int, raw: bytes) -> _Line:
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return _Line(number, None, f"line {number}: not valid JSON")
+        data = parse_json(raw)
+    except ValueError as exc:  # DocumentError
+        return _Line(number, None, f"line {number}: {exc}")
     if not isinstance(data, dict):
         return _Line(number, None, f"line {number}: not a JSON object")
     bad = sorted(

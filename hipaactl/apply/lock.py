@@ -23,6 +23,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from hipaactl.apply.audit_log import Clock, format_time, user_at_host, utc_now
+from hipaactl.canonical import parse_json
 from hipaactl.errors import LockError, UsageError
 from hipaactl.files import write_text_atomic
 
@@ -69,8 +70,8 @@ def read_lock_info(work_dir: Path) -> LockInfo | None:
     """The holder's details, or None when the file is missing, unreadable or malformed
     (the holder may be between acquiring and writing it)."""
     try:
-        data = json.loads(info_path(work_dir).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        data = parse_json(info_path(work_dir).read_bytes())
+    except (OSError, ValueError):  # DocumentError is a ValueError
         return None
     if not isinstance(data, dict):
         return None

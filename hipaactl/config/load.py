@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hipaactl.canonical import DocumentError, parse_toml
 from hipaactl.config.keys import (
     KeyPath,
     find_secret_keys,
@@ -174,12 +175,13 @@ def _decode(path: Path, data: bytes) -> str:
 
 def _parse(path: Path, text: str) -> dict[str, Any]:
     try:
-        document: dict[str, Any] = tomllib.loads(text)
+        return parse_toml(text)
     except tomllib.TOMLDecodeError as exc:
         reason, line, column = _syntax_error(exc, text)
         message = f"TOML syntax error: {reason}{_multiline_inline_table_hint(text, line)}"
         raise _file_issue(path, message, line, column) from None
-    return document
+    except DocumentError as exc:  # nesting or a number no config needs
+        raise _file_issue(path, str(exc), None, None) from None
 
 
 def _syntax_error(exc: ValueError, text: str) -> tuple[str, int | None, int | None]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hipaactl import __version__
-from hipaactl.canonical import digest
+from hipaactl.canonical import DocumentError, digest, parse_json
 from hipaactl.errors import PlanFileError, StalePlanError
 from hipaactl.model.changes import Change, ManualAction
 from hipaactl.policy.model import Pack, RuleResult
@@ -164,10 +163,12 @@ def _require_str(document: Mapping[str, Any], key: str, path: Path) -> str:
 def read_saved_plan(path: Path) -> SavedPlan:
     """Load a plan file, refusing other versions and plans whose changes were edited."""
     try:
-        document = json.loads(path.read_bytes().decode("utf-8"))
+        document = parse_json(path.read_bytes())
     except FileNotFoundError:
         raise PlanFileError(f"{path}: no such plan file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise PlanFileError(f"{path}: cannot read the plan file: {exc.strerror}") from None
+    except DocumentError as exc:
         raise PlanFileError(f"{path}: not a hipaactl plan file ({exc})") from None
     if not isinstance(document, dict):
         raise PlanFileError(f"{path}: not a hipaactl plan file")
@@ -241,7 +242,7 @@ def _manual_from_document(item: Mapping[str, Any]) -> ManualAction:
 def load_plan_for_display(path: Path) -> Plan:
     """A saved plan as a Plan for ``show`` (packs and gate results are not restored)."""
     read_saved_plan(path)  # refuses other versions and edited changes
-    document = json.loads(path.read_bytes().decode("utf-8"))
+    document = parse_json(path.read_bytes())
     try:
         return Plan(
             created_at=document["created_at"],

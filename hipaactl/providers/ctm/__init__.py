@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 def create_provider(context: ProviderContext) -> Provider:
     """The ``hipaactl.providers`` entry point for ``kind = "ctm"``."""
     from hipaactl.errors import ConfigError, ConfigIssue
+    from hipaactl.providers import limits
+    from hipaactl.providers.ctm import http
     from hipaactl.providers.ctm.credentials import load_credentials
     from hipaactl.providers.ctm.endpoints import EndpointTable
     from hipaactl.providers.ctm.http import DEFAULT_BASE_URL, HttpTransport, base_url_problem
@@ -32,5 +34,8 @@ def create_provider(context: ProviderContext) -> Provider:
         load_credentials(context.environ),
         limiter=limiter_for(settings.rate_limit),
         pool_size=settings.parallelism,
+        # Read at call time, so a test can shrink them for one run.
+        deadline=http.DEFAULT_DEADLINE_SECONDS,
+        max_body_bytes=limits.MAX_BODY_BYTES,
     )
     return CtmProvider(transport, EndpointTable(settings.endpoints))

@@ -11,6 +11,12 @@ and port, errors name the method and path only (no host credentials, no query), 
 quoted from the server is scrubbed of the keys, and no ``requests`` exception (which
 holds the prepared request and its ``Authorization`` header) is chained to the errors
 raised here.
+
+Every attempt is bounded (``providers.limits``): a total deadline for connect, headers
+and body together (``deadline``, default 60 s, on top of the socket timeouts), and a
+body cap of 50 MB counted after decompression while the body streams in. A reply that
+nests deeper than ``canonical.MAX_NESTING`` or holds a number of thousands of digits is
+an unreadable reply, named by endpoint.
 """
 
 from __future__ import annotations
@@ -29,11 +35,11 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from hipaactl import __version__
+from hipaactl.canonical import DocumentError, parse_json
 from hipaactl.errors import AuthenticationError, ProviderError
 from hipaactl.providers.ctm.credentials import ACCESS_KEY_VAR, SECRET_KEY_VAR, Credentials
 from hipaactl.providers.ctm.ratelimit import RateLimiter
@@ -46,11 +52,22 @@ from hipaactl.providers.ctm.retry import (
     parse_retry_after,
 )
 from hipaactl.providers.ctm.transport import Method, UncertainWriteError
+from hipaactl.providers.limits import (
+    MAX_BODY_BYTES,
+    BodyTooLargeError,
+    BodyUnreadableError,
+    DeadlineExceededError,
+    WatchedAdapter,
+    read_body,
+    timeouts_within,
+    watched,
+)
 
 DEFAULT_BASE_URL = "https://api.calltrackingmetrics.com/api/v1"
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)  # (connect, read) seconds
 DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_POOL_SIZE = 8
+DEFAULT_DEADLINE_SECONDS = 60.0  # SPEC section 4: connect, read and body together
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ABSOLUTE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -95,6 +112,7 @@ class _Attempt:
     retry_after: float | None = None
     retryable: bool = False  # when no reply came back
     sent: bool = True  # False only when the request provably never left this machine
+    too_large: bool = False  # the body passed the cap: asking again gives the same
 
 
 class _Unlimited:
@@ -144,6 +162,9 @@ class HttpTransport:
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         problem = base_url_problem(base_url)
         if problem is not None:
@@ -164,6 +185,9 @@ class HttpTransport:
         self._sleep = sleep
         self._random = random if random is not None else random_module.Random().random
         self._wall_clock = wall_clock
+        self._deadline = deadline
+        self._max_body_bytes = max_body_bytes
+        self._clock = clock
         self._stats_lock = threading.Lock()
         self._stats = TransportStats()
 
@@ -215,34 +239,52 @@ class HttpTransport:
         body: Mapping[str, Any] | None,
     ) -> _Attempt:
         self._count(requests_sent=1)
-        try:
-            response = self._session.request(
-                method,
-                url,
-                params=dict(params) if params is not None else None,
-                json=dict(body) if body is not None else None,
-                timeout=self._timeout,
-                allow_redirects=False,  # credentials never go where a response points
-            )
-        except requests.RequestException as error:
-            return self._failure(error)
-        return self._reply(method, response)
+        with watched(self._deadline, self._clock) as expired:
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=dict(params) if params is not None else None,
+                    json=dict(body) if body is not None else None,
+                    timeout=timeouts_within(self._timeout, self._deadline),
+                    allow_redirects=False,  # credentials never go where a response points
+                    stream=True,  # the body is read under the deadline and the cap
+                )
+            except requests.RequestException as error:
+                if expired():
+                    return self._late()
+                return self._failure(error)
+            try:
+                content = read_body(response, expired=expired, limit=self._max_body_bytes)
+            except DeadlineExceededError:
+                return self._late()
+            except BodyTooLargeError:
+                reason = f"the reply is larger than {self._max_body_bytes:,} bytes"
+                return _Attempt(response.status_code, reason, too_large=True)
+            except BodyUnreadableError:
+                return _Attempt(None, "the reply was cut off or unreadable", retryable=True)
+            finally:
+                response.close()
+        return self._reply(method, response, content)
 
-    def _reply(self, method: Method, response: requests.Response) -> _Attempt:
+    def _late(self) -> _Attempt:
+        reason = f"no complete reply from {self._origin.host} within {self._deadline:g} s"
+        return _Attempt(None, reason, retryable=True, sent=True)
+
+    def _reply(self, method: Method, response: requests.Response, content: bytes) -> _Attempt:
         status = response.status_code
         if status == 429:
             self._count(rate_limited=1)
         if 200 <= status < 300:
-            payload, readable = _decode_reply(method, status, response.content)
-            return _Attempt(
-                status, "the reply was not valid JSON", payload=payload, readable=readable
-            )
+            payload, reason = _decode_reply(method, status, content)
+            readable = reason is None or (method == "DELETE" and payload is None)
+            return _Attempt(status, reason or "", payload=payload, readable=readable)
         if 300 <= status < 400:
             return _Attempt(status, self._redirect_reason(response))
         retry_after = None
         if status in RETRYABLE_STATUSES:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._wall_clock())
-        return _Attempt(status, self._server_reason(response), retry_after=retry_after)
+        return _Attempt(status, self._server_reason(response, content), retry_after=retry_after)
 
     def _failure(self, error: requests.RequestException) -> _Attempt:
         """Describe a failure with no reply in words of our own: ``requests`` messages
@@ -278,6 +320,10 @@ class HttpTransport:
         return _Attempt(None, reason, retryable=False, sent=False)
 
     def _judge(self, method: Method, attempt: _Attempt, *, retried: bool) -> Verdict:
+        if attempt.too_large:
+            # The work may be done (a write's reply is what was too large): never "failed".
+            ok = attempt.status is not None and 200 <= attempt.status < 300
+            return "uncertain" if ok and method != "GET" else "fail"
         if attempt.status is None:
             return judge_failure(method, retryable=attempt.retryable, sent=attempt.sent)
         return judge_status(method, attempt.status, readable=attempt.readable, retried=retried)
@@ -306,12 +352,12 @@ class HttpTransport:
 
     # -- text and targets ---------------------------------------------------------
 
-    def _server_reason(self, response: requests.Response) -> str:
+    def _server_reason(self, response: requests.Response, content: bytes) -> str:
         """The server's reason from ``{"status":"error","reason":...}`` or
         ``{"error":...}``, else a short text, scrubbed of the credentials."""
-        text = _reason_from_json(response.content)
+        text = _reason_from_json(content)
         if text is None:
-            raw = response.content.decode("utf-8", "replace").strip()
+            raw = content.decode("utf-8", "replace").strip()
             # An HTML error page says nothing its status line does not.
             text = "" if raw.startswith("<") else raw
         text = " ".join(text.split())
@@ -393,21 +439,23 @@ def _gave_up(method: Method, target: _Target, attempt: _Attempt, attempts: int) 
     )
 
 
-def _decode_reply(method: Method, status: int, content: bytes) -> tuple[Any, bool]:
-    """The payload of a 2xx reply and whether the method can accept it. An empty body
-    is fine for a DELETE or a 204; a DELETE's status alone confirms it."""
+def _decode_reply(method: Method, status: int, content: bytes) -> tuple[Any, str | None]:
+    """The payload of a 2xx reply and, when it cannot be used, why. An empty body is fine
+    for a DELETE or a 204; a DELETE's status alone confirms it."""
     if not content.strip():
-        return None, method == "DELETE" or status == 204
+        if method == "DELETE" or status == 204:
+            return None, None
+        return None, "the reply was empty"
     try:
-        return json.loads(content), True
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
-        return None, method == "DELETE"
+        return parse_json(content), None
+    except DocumentError as exc:  # bad JSON, deep nesting, a number of 5,000 digits
+        return None, f"the reply was not usable JSON: {exc}"
 
 
 def _reason_from_json(content: bytes) -> str | None:
     try:
-        data = json.loads(content)
-    except ValueError:
+        data = parse_json(content)
+    except DocumentError:
         return None
     if not isinstance(data, dict):
         return None
@@ -470,7 +518,7 @@ def _new_session(credentials: Credentials, pool_size: int) -> requests.Session:
     # CTM authenticates every request; refusing cookies leaves no mutable session state
     # for worker threads to share.
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
+    adapter = WatchedAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from hipaactl.canonical import DocumentError, parse_json
 from hipaactl.errors import HipaactlError, UsageError
 from hipaactl.providers.ctm.credentials import ACCESS_KEY_VAR, SECRET_KEY_VAR
 from hipaactl.providers.sandbox.backend import (
@@ -136,9 +137,9 @@ def read_document(path: Path) -> Document:
             "sandbox/agency.json written by `hipaactl init`), or --accounts N",
         ) from None
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = parse_json(raw)
         check_document(document)
-    except (UnicodeDecodeError, json.JSONDecodeError, SandboxDocumentError) as err:
+    except (DocumentError, SandboxDocumentError) as err:
         raise SandboxServerError(f"{path}: not a sandbox document: {err}") from None
     result: Document = document
     return result
@@ -326,9 +327,9 @@ class Simulator:
             self._count("unauthorized")
             return _error(401, "authentication required", {"WWW-Authenticate": 'Basic realm="CTM"'})
         try:
-            payload = json.loads(body) if body.strip() else None
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _error(400, "the request body is not valid JSON")
+            payload = parse_json(body) if body.strip() else None
+        except DocumentError as exc:
+            return _error(400, f"the request body is not usable JSON: {exc}")
         return self._handle(method, url.path, dict(parse_qsl(url.query)), payload)
 
     def _handle(self, method: str, path: str, query: dict[str, str], payload: Any) -> Response:

@@ -18,12 +18,12 @@ none, is the clinic example shipped in the package.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hipaactl.canonical import DocumentError, parse_json
 from hipaactl.errors import HipaactlError, ProviderError
 from hipaactl.providers.sandbox.backend import (
     Document,
@@ -142,9 +142,9 @@ def _read_seed_bytes(seed: Path) -> bytes:
 
 def _parse_document(raw: bytes, source: Path) -> Document:
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = parse_json(raw)
         check_document(document)
-    except (UnicodeDecodeError, json.JSONDecodeError, SandboxDocumentError) as err:
+    except (DocumentError, SandboxDocumentError) as err:
         raise SandboxStateError(f"{source}: not a sandbox document: {err}") from None
     result: Document = document
     return result
@@ -152,8 +152,8 @@ def _parse_document(raw: bytes, source: Path) -> Document:
 
 def _load(path: Path) -> WorkingCopy:
     try:
-        wrapper = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        wrapper = parse_json(path.read_bytes())
+    except (OSError, DocumentError) as err:
         raise SandboxStateError(
             f"the sandbox working copy {path} is unreadable: {err}", hint=RESET_HINT
         ) from None
