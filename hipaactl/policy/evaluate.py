@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import operator
-import re
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from hipaactl.config.model import Config
 from hipaactl.model.addresses import AGENCY_ADDRESS, account_address
 from hipaactl.policy.model import Condition, Pack, Ref, RefName, ResourceView, Rule, RuleResult
 from hipaactl.policy.phi import phi_fields_for
+from hipaactl.policy.regex import full_match
 from hipaactl.policy.views import normalize_plan
 
 Mode = Literal["live", "gate"]
@@ -265,7 +265,7 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
     if op == "contains_none":
         return not _hits(actual, expected)
     # "matches": the whole value must match; pack loading compiled the pattern already.
-    return isinstance(actual, str) and re.fullmatch(expected, actual) is not None
+    return isinstance(actual, str) and full_match(expected, actual)
 
 
 # -- results and messages ------------------------------------------------------------

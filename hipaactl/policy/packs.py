@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
@@ -19,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hipaactl.canonical import DocumentError, parse_toml
 from hipaactl.config.pack_schema import (
     ConditionModel,
     PackFile,
@@ -30,6 +30,7 @@ from hipaactl.config.pack_schema import (
 from hipaactl.errors import ConfigError, ConfigIssue, PolicyPackError
 from hipaactl.model.changes import ACCOUNT_RESOURCE_TYPES
 from hipaactl.policy.model import Condition, Pack, Ref, Rule
+from hipaactl.policy.regex import PatternError, compile_pattern
 from hipaactl.policy.views import RESOURCE_FIELDS
 
 if sys.version_info >= (3, 11):
@@ -194,9 +195,11 @@ def parse_pack_bytes(data: bytes, *, origin: str, source_path: str) -> Pack:
             f"{origin}: not valid UTF-8 (byte {exc.start}); save the pack as UTF-8"
         ) from None
     try:
-        document = tomllib.loads(text)
+        document = parse_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyPackError(f"{origin}: TOML syntax error: {exc}") from None
+    except DocumentError as exc:
+        raise PolicyPackError(f"{origin}: {exc}") from None
     try:
         model = parse_pack(document)
     except ValidationError as exc:
@@ -351,8 +354,8 @@ def _value_problems(condition: ConditionModel, where: str) -> Iterator[str]:
             yield f"{key}: matches needs a regular expression string"
         else:
             try:
-                re.compile(value)
-            except re.error as exc:
+                compile_pattern(value)
+            except PatternError as exc:
                 yield f"{key}: not a valid regular expression: {exc}"
 
 
