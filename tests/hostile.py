@@ -73,7 +73,17 @@ class HostileHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.server.behaviour(self)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _any
+    def do_GET(self) -> None:
+        self._any()
+
+    def do_POST(self) -> None:
+        self._any()
+
+    def do_PUT(self) -> None:
+        self._any()
+
+    def do_DELETE(self) -> None:
+        self._any()
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
