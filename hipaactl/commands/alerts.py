@@ -1,7 +1,7 @@
 """Posting drift alerts from a command (``plan --notify``, ``check --notify``).
 
 The summaries themselves are built in ``hipaactl.report.alerts``; this module only decides
-whether to send one, warns about an unkeyed hash, and reports a failed delivery on
+whether to send one, warns about an unkeyed hash or a plain-http URL, and reports a failed delivery on
 stderr without touching the command's exit code (SPEC section 8).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hipaactl.commands.console import err, warn_all
-from hipaactl.report.alerts import NotifyError, Pseudonymizer, deliver
+from hipaactl.report.alerts import NotifyError, Pseudonymizer, deliver, url_warning
 
 SummaryBuilder = Callable[[Pseudonymizer, Mapping[str, str]], Mapping[str, Any] | None]
 
@@ -26,8 +26,7 @@ def send_alert(target: str | None, build: SummaryBuilder) -> None:
     summary = build(pseudonyms, os.environ)
     if summary is None:
         return
-    if pseudonyms.warning:
-        warn_all([pseudonyms.warning])
+    warn_all([w for w in (pseudonyms.warning, url_warning(target)) if w])
     try:
         deliver(target, summary)
     except NotifyError as exc:

@@ -5,20 +5,30 @@ from it. User addresses are pseudonymised as ``account[1001].user[h:<12 hex>]``,
 HMAC-SHA-256 of the lowercased email keyed by ``$HIPAACTL_HASH_KEY`` (plain SHA-256,
 with a warning, when the key is unset), and any other email in a message is replaced the
 same way. The URL is a secret of sorts (Slack webhooks are): it is never printed.
+
+Alerts are built so that no outside text can carry a name, a mention or markup into
+them (SPEC section 9): an object id that is not a plain ASCII token is replaced by its
+hash like an email, free text (error messages) keeps only plain printable ASCII with
+quoted values hashed, and every value placed in a Slack message goes through
+``escape.slack_text``. A last guard, ``refuse_unsafe``, runs on the exact payload about
+to be posted, for every format: one holding ``@`` or a control character is refused.
+Posts do not follow redirects and have a total deadline (``ALERT_DEADLINE_SECONDS``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hipaactl import __version__
 from hipaactl.errors import HipaactlError
 from hipaactl.plan.planfile import Plan
+from hipaactl.report.escape import slack_text
 
 if TYPE_CHECKING:
     from hipaactl.report.check import Report
@@ -28,9 +38,25 @@ NOTIFY_URL_VARIABLE = "HIPAACTL_NOTIFY_URL"
 HASH_KEY_VARIABLE = "HIPAACTL_HASH_KEY"
 RUN_URL_VARIABLE = "HIPAACTL_RUN_URL"
 SLACK_PREFIX = "slack:"
-TIMEOUT_SECONDS = 10.0
+TIMEOUT_SECONDS = (5.0, 10.0)  # (connect, read) socket timeouts
+ALERT_DEADLINE_SECONDS = 10.0  # SPEC section 8/9: connect, send and reply together
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _USER_ADDRESS = re.compile(r'user\["(?P<email>(?:[^"\\]|\\.)*)"\]')
+# Any quoted id in an address: ``number["TPN1001"]``.
+_QUOTED_ID = re.compile(r'\["(?P<id>(?:[^"\\]|\\.)*)"\]')
+# Ids shown as they are: short ASCII tokens. Anything else (a name used as an id, markup,
+# non-ASCII text) is shown as its hash.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# What free text keeps: printable ASCII without "@", markup or mention characters.
+_UNSAFE_TEXT_CHAR = re.compile(r"[^A-Za-z0-9 .,:;()\[\]/_=+#%'\"-]")
+# Quoted values in free text, except the ids of addresses (``["TPN1"]``), already handled.
+_QUOTED_TEXT = re.compile(r'(?<!\[)"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+_NON_ASCII_WORD = re.compile(r"\S*[^\x00-\x7f]\S*")
+# ``ProviderError`` text is "ENDPOINT HTTP 400: <the server's reason>".
+_SERVER_REASON = re.compile(r"(?P<status>\bHTTP [0-9]{3}): .*$")
+_TEXT_MAX_CHARS = 300
+_UNSAFE_PAYLOAD_CHAR = re.compile(r"[@\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SAFE_RUN_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#=%+,;!$*()-]+")
 
 Poster = Callable[[str, Mapping[str, Any]], None]
 
@@ -71,12 +97,32 @@ class Pseudonymizer:
         return f"h:{digest[:12]}"
 
     def address(self, address: str) -> str:
-        """``address`` with each ``user["email"]`` replaced by ``user[<token>]``."""
-        return _USER_ADDRESS.sub(lambda m: f"user[{self.token(m['email'])}]", address)
+        """An address fit for an alert: a user's email hashed, and any other quoted id
+        that is not a short ASCII token (a name, markup, non-ASCII text) hashed too."""
+        users = _USER_ADDRESS.sub(lambda m: f"user[{self.token(m['email'])}]", address)
+        return _QUOTED_ID.sub(self._id, users)
 
     def text(self, text: str) -> str:
-        """``text`` with user addresses and any other email replaced by tokens."""
-        return _EMAIL.sub(lambda m: self.token(m.group(0)), self.address(text))
+        """Free text (an error message) fit for an alert: its first line, without the
+        server's reason (what follows ``HTTP <status>:``, which can quote anything),
+        emails, quoted values and words holding non-ASCII text hashed, and only plain
+        printable ASCII kept (anything else becomes ``?``), in at most 300 characters."""
+        first = (text.strip().splitlines() or [""])[0]
+        first = _SERVER_REASON.sub(r"\g<status> (reason left out of alerts)", first)
+        hashed = _EMAIL.sub(lambda m: self.token(m.group(0)), self.address(first))
+        hashed = _QUOTED_TEXT.sub(lambda m: self.token(m.group(0)[1:-1]), hashed)
+        hashed = _NON_ASCII_WORD.sub(lambda m: self.token(m.group(0)), hashed)
+        flat = " ".join(hashed.split())
+        plain = _UNSAFE_TEXT_CHAR.sub("?", flat)
+        if len(plain) > _TEXT_MAX_CHARS:
+            plain = plain[: _TEXT_MAX_CHARS - 3] + "..."
+        return plain
+
+    def _id(self, match: re.Match[str]) -> str:
+        raw = match["id"].replace('\\"', '"').replace("\\\\", "\\")
+        if _PLAIN_ID.fullmatch(raw):
+            return f'["{raw}"]'
+        return f"[{self.token(raw)}]"
 
 
 def notify_target(option: str | None, environ: Mapping[str, str]) -> str | None:
@@ -84,12 +130,31 @@ def notify_target(option: str | None, environ: Mapping[str, str]) -> str | None:
     return option or environ.get(NOTIFY_URL_VARIABLE) or None
 
 
+def url_warning(target: str) -> str | None:
+    """A warning for an alert URL that sends the summary unencrypted, else None. The
+    URL itself is never quoted (webhook URLs hold secrets)."""
+    url = target[len(SLACK_PREFIX) :] if target.startswith(SLACK_PREFIX) else target
+    if url.lower().startswith("http://"):
+        return (
+            "the alert URL uses plain http://: the summary travels unencrypted and can be "
+            "read or changed on the way; use an https:// URL"
+        )
+    return None
+
+
+def run_url(environ: Mapping[str, str]) -> str | None:
+    """``$HIPAACTL_RUN_URL`` when it is a plain http(s) URL with no ``@`` or markup;
+    None otherwise (a link that cannot be shown safely is left out)."""
+    value = (environ.get(RUN_URL_VARIABLE) or "").strip()
+    return value if _SAFE_RUN_URL.fullmatch(value) else None
+
+
 def _envelope(source: str, environ: Mapping[str, str]) -> dict[str, Any]:
     return {
         "format_version": SUMMARY_FORMAT_VERSION,
         "source": source,
         "hipaactl_version": __version__,
-        "run_url": environ.get(RUN_URL_VARIABLE),
+        "run_url": run_url(environ),
     }
 
 
@@ -154,47 +219,112 @@ def error_summary(
 
 def slack_message(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The summary as a Slack incoming-webhook message ``{"text": ...}``: status, counts,
-    at most 20 items per list, errors and the run link.
-    """
-    lines = [f"*{summary['source']}*: {summary['status'].replace('_', ' ')}"]
+    at most 20 items per list, errors and the run link; every value escaped with
+    ``slack_text``."""
+    esc = slack_text
+    status = str(summary["status"]).replace("_", " ")
+    lines = [f"*{esc(str(summary['source']))}*: {esc(status)}"]
     counts = summary.get("counts")
     if counts:
-        lines.append(", ".join(f"{value} {name}" for name, value in counts.items()))
+        lines.append(", ".join(f"{value} {esc(str(name))}" for name, value in counts.items()))
     for key in ("changes", "manual_actions", "failed"):
         items: Sequence[Mapping[str, Any]] = summary.get(key) or ()
         for item in items[:20]:
             rules = ", ".join(item.get("rule_ids", ()) or [item.get("rule_id", "")])
             label = item.get("action") or item.get("status") or key.rstrip("s")
-            lines.append(f"• {label} `{item['address']}` {rules}")
+            lines.append(f"• {esc(str(label))} `{esc(str(item['address']))}` {esc(rules)}")
         if len(items) > 20:
             lines.append(f"… and {len(items) - 20} more")
-    lines.extend(f"• error: {e}" for e in summary.get("errors", ()))
+    lines.extend(f"• error: {esc(str(e))}" for e in summary.get("errors", ()))
     if summary.get("run_url"):
-        lines.append(f"<{summary['run_url']}|run log>")
+        lines.append(f"<{esc(str(summary['run_url']))}|run log>")
     return {"text": "\n".join(line.strip() for line in lines)}
 
 
+def refuse_unsafe(payload: Mapping[str, Any]) -> None:
+    """The last guard before any alert is posted, whatever its format: raise
+    ``NotifyError`` when the payload's JSON holds ``@`` (a mention, or an email the
+    builders missed) or a control character. The message does not quote the payload."""
+    # Every string the receiver will decode, keys included (JSON escapes would hide a
+    # control character from a search of the encoded text).
+    text = "\n".join(_strings(payload)).replace("\n", " ")
+    found = _UNSAFE_PAYLOAD_CHAR.search(text)
+    if found is not None:
+        what = "'@'" if found.group(0) == "@" else "a control character"
+        raise NotifyError(
+            f"notification refused: the alert would contain {what}, which alerts never "
+            "carry (mentions, personal data); nothing was posted"
+        )
+
+
+def _strings(value: Any) -> Iterator[str]:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif item is not None:
+            yield json.dumps(item)
+
+
 def _post_json(url: str, body: Mapping[str, Any]) -> None:
+    """POST ``body`` as JSON: no redirects followed, a total deadline of
+    ``ALERT_DEADLINE_SECONDS`` (headers included), the reply body never read."""
     import requests
 
-    try:
-        reply = requests.post(url, json=body, timeout=TIMEOUT_SECONDS)
-    except requests.RequestException as exc:
-        # The exception text holds the URL: name only its type.
-        raise NotifyError(f"notification failed: {type(exc).__name__}") from None
-    if not 200 <= reply.status_code < 300:
-        raise NotifyError(f"notification failed: the webhook answered HTTP {reply.status_code}")
+    from hipaactl.providers.limits import WatchedAdapter, timeouts_within, watched
+
+    deadline = ALERT_DEADLINE_SECONDS
+    late = f"notification failed: no reply within {deadline:g} s"
+    with requests.Session() as session:
+        session.trust_env = False  # no .netrc credentials or proxies picked up for a webhook
+        session.mount("http://", WatchedAdapter())
+        session.mount("https://", WatchedAdapter())
+        with watched(deadline) as expired:
+            try:
+                reply = session.post(
+                    url,
+                    json=body,
+                    timeout=timeouts_within(TIMEOUT_SECONDS, deadline),
+                    allow_redirects=False,  # the summary goes only where it was told to go
+                    stream=True,
+                )
+                reply.close()
+            except requests.RequestException as exc:
+                if expired():
+                    raise NotifyError(late) from None
+                # The exception text holds the URL: name only its type.
+                raise NotifyError(f"notification failed: {type(exc).__name__}") from None
+            if expired():  # the watchdog cut the reply short: its status proves nothing
+                raise NotifyError(late)
+    status = reply.status_code
+    if 300 <= status < 400:
+        raise NotifyError(
+            f"notification failed: the webhook answered with a redirect (HTTP {status}), "
+            "which hipaactl does not follow; use the URL it points to"
+        )
+    if not 200 <= status < 300:
+        raise NotifyError(f"notification failed: the webhook answered HTTP {status}")
 
 
 def deliver(target: str, summary: Mapping[str, Any], *, post: Poster = _post_json) -> None:
     """POST ``summary`` to ``target``: ``slack:URL`` as a Slack message, else the JSON itself
-    (SPEC section 8). The default poster waits up to 10 seconds and raises NotifyError on a
-    transport failure or a non-2xx reply.
-    """
+    (SPEC section 8), after ``refuse_unsafe``. The default poster follows no redirects, has
+    a total deadline of 10 seconds, and raises ``NotifyError`` on a transport failure or a
+    non-2xx reply; ``NotifyError`` too when the payload is refused."""
     if target.startswith(SLACK_PREFIX):
-        post(target[len(SLACK_PREFIX) :], slack_message(summary))
+        url, payload = target[len(SLACK_PREFIX) :], slack_message(summary)
     else:
-        post(target, summary)
+        url, payload = target, dict(summary)
+    if not url.lower().startswith(("https://", "http://")):
+        raise NotifyError("notification failed: the alert URL must start with https://")
+    refuse_unsafe(payload)
+    post(url, payload)
 
 
 def failed_rules_summary(

@@ -4,6 +4,9 @@ One ``<testsuite>`` per pack and one ``<testcase>`` per rule x resource: ``fail`
 ``<failure>``, ``error`` an ``<error>``, ``manual`` and waived results are ``<skipped>``
 (waived ones say so). So ``failures`` equals the report's ``summary.fail``, ``errors``
 its ``summary.error``, and ``skipped`` its ``manual`` plus ``waived``.
+
+Text from servers and packs goes through ``escape.xml_text``: ElementTree escapes
+``&<>"`` itself but would write the control characters XML 1.0 forbids.
 """
 
 from __future__ import annotations
@@ -14,19 +17,22 @@ from collections.abc import Sequence
 
 from hipaactl.policy.model import Pack, RuleResult
 from hipaactl.report.check import DISCLAIMER, Report, bucket
+from hipaactl.report.escape import xml_text
 
 SUITES_NAME = "hipaactl check"
 
 
 def _detail(result: RuleResult) -> str:
     rule = result.rule
-    return "\n".join(
-        [
-            f"{result.address}: {result.message}",
-            f"rule: {rule.id} {rule.title} ({rule.enforcement}, {rule.severity})",
-            f"hipaa: {', '.join(rule.hipaa)} ({rule.hipaa_type})",
-            f"remediation: {rule.remediation}",
-        ]
+    return xml_text(
+        "\n".join(
+            [
+                f"{result.address}: {result.message}",
+                f"rule: {rule.id} {rule.title} ({rule.enforcement}, {rule.severity})",
+                f"hipaa: {', '.join(rule.hipaa)} ({rule.hipaa_type})",
+                f"remediation: {rule.remediation}",
+            ]
+        )
     )
 
 
@@ -35,13 +41,17 @@ def _outcome(case: ET.Element, result: RuleResult) -> None:
     if kind == "pass":
         return
     if kind == "waived":
-        ET.SubElement(case, "skipped", message=f"waived by [policy.overrides]: {result.message}")
+        ET.SubElement(
+            case, "skipped", message=xml_text(f"waived by [policy.overrides]: {result.message}")
+        )
         return
     if kind == "manual":
-        ET.SubElement(case, "skipped", message=f"manual: {result.message}")
+        ET.SubElement(case, "skipped", message=xml_text(f"manual: {result.message}"))
         return
     tag = "failure" if kind == "fail" else "error"
-    element = ET.SubElement(case, tag, message=result.message, type=result.rule.enforcement)
+    element = ET.SubElement(
+        case, tag, message=xml_text(result.message), type=result.rule.enforcement
+    )
     element.text = _detail(result)
 
 
@@ -67,7 +77,7 @@ def _properties(suite: ET.Element, report: Report, pack: Pack) -> None:
         ("conclusion", report.conclusion),
         ("disclaimer", DISCLAIMER),
     ):
-        ET.SubElement(properties, "property", name=name, value=value)
+        ET.SubElement(properties, "property", name=name, value=xml_text(value))
 
 
 def _timestamp(moment: dt.datetime) -> str:
@@ -88,7 +98,11 @@ def render_junit(report: Report) -> str:
         _properties(suite, report, pack)
         for result in results:
             case = ET.SubElement(
-                suite, "testcase", classname=result.rule.id, name=result.address, time="0"
+                suite,
+                "testcase",
+                classname=result.rule.id,
+                name=xml_text(result.address),
+                time="0",
             )
             _outcome(case, result)
     ET.indent(root)

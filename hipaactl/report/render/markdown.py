@@ -1,14 +1,12 @@
 """The check report as Markdown for a pull-request comment. Pure: Report -> str.
 
 Failures come first with their citations and remediation; what passed is folded away in
-a ``<details>`` block so the comment stays short. Live values (names, messages) are
-escaped so that they cannot break a table or inject HTML.
+a ``<details>`` block so the comment stays short. Live values (names, messages) and
+pack text are escaped (``report.escape``) so that they cannot break a table, inject HTML
+or mention anyone.
 """
 
 from __future__ import annotations
-
-import html
-import re
 
 from hipaactl.report.check import (
     BUCKETS,
@@ -19,22 +17,11 @@ from hipaactl.report.check import (
     passing_groups,
     report_sections,
 )
+from hipaactl.report.escape import markdown_code, markdown_text
 
-
-def text(value: str) -> str:
-    """Plain text safe inside Markdown and table cells."""
-    flat = " ".join(value.split())
-    return html.escape(flat, quote=False).replace("|", "\\|")
-
-
-def code(value: str) -> str:
-    """Inline code, fenced with more backticks than the value holds. A pipe is escaped
-    even here: GitHub splits table cells before it parses code spans."""
-    flat = " ".join(value.split()).replace("|", "\\|")
-    if "`" not in flat:
-        return f"`{flat}`"
-    fence = "`" * (max(len(run) for run in re.findall(r"`+", flat)) + 1)
-    return f"{fence} {flat} {fence}"
+# The one Markdown escaping (report.escape), under the short names this renderer uses.
+text = markdown_text
+code = markdown_code
 
 
 def _heading(report: Report) -> list[str]:

@@ -20,6 +20,7 @@ from hipaactl.canonical import sha256_hex
 from hipaactl.plan.planfile import pack_document
 from hipaactl.policy.model import Rule, RuleResult
 from hipaactl.report.check import DISCLAIMER, Report
+from hipaactl.report.escape import markdown_code, markdown_text
 from hipaactl.report.render.json import render_json
 
 SARIF_VERSION = "2.1.0"
@@ -55,11 +56,13 @@ def _help_text(rule: Rule, pack_label: str) -> str:
 def _help_markdown(rule: Rule, pack_label: str) -> str:
     return "\n\n".join(
         [
-            f"**{rule.title}**",
-            f"**HIPAA:** {', '.join(rule.hipaa)} ({rule.hipaa_type})",
-            f"**Checklist:** _{rule.source}_",
-            f"**Remediation:** {rule.remediation}",
-            f"**Enforcement:** {rule.enforcement}, severity {rule.severity}; pack `{pack_label}`.",
+            # Pack text is outside input: escaped as Markdown, as in the Markdown report.
+            f"**{markdown_text(rule.title)}**",
+            f"**HIPAA:** {markdown_text(', '.join(rule.hipaa))} ({rule.hipaa_type})",
+            f"**Checklist:** _{markdown_text(rule.source)}_",
+            f"**Remediation:** {markdown_text(rule.remediation)}",
+            f"**Enforcement:** {rule.enforcement}, severity {rule.severity}; "
+            f"pack {markdown_code(pack_label)}.",
         ]
     )
 

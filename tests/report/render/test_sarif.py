@@ -48,7 +48,7 @@ def test_every_rule_of_the_packs_is_described_with_help_and_severity() -> None:
     assert sec["name"] == "IdleUsersAreLoggedOutAfterAtMost15Minutes"
     assert sec["shortDescription"]["text"] == "Idle users are logged out after at most 15 minutes"
     assert "45 CFR 164.312(a)(2)(iii)" in sec["help"]["text"]
-    assert "**Remediation:** Agency Settings > Security" in sec["help"]["markdown"]
+    assert "**Remediation:** Agency Settings &gt; Security" in sec["help"]["markdown"]
     assert sec["defaultConfiguration"]["level"] == "error"
     assert by_id["CTM-CID-01"]["defaultConfiguration"]["level"] == "warning"
     for rule in CURRENT[0].rules:
