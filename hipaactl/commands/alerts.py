@@ -1,8 +1,8 @@
 """Posting drift alerts from a command (``plan --notify``, ``check --notify``).
 
 The summaries themselves are built in ``hipaactl.report.alerts``; this module only decides
-whether to send one, warns about an unkeyed hash or a plain-http URL, and reports a failed delivery on
-stderr without touching the command's exit code (SPEC section 8).
+whether to send one, warns about an unkeyed hash or a plain-http URL, and reports a
+failed or refused delivery on stderr without touching the exit code (SPEC section 8).
 """
 
 from __future__ import annotations

@@ -8,7 +8,13 @@ import threading
 from types import FrameType
 
 from hipaactl.commands.console import err, out
-from hipaactl.providers.sandbox.server import POLL_SECONDS, ServeOptions, create_server
+from hipaactl.providers.sandbox.server import (
+    POLL_SECONDS,
+    SandboxServer,
+    ServeOptions,
+    create_server,
+    host_warning,
+)
 
 __all__ = ["ServeOptions", "run_serve"]
 
@@ -17,8 +23,14 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 def run_serve(options: ServeOptions) -> int:
     """Serve until SIGINT or SIGTERM, then close the server and return 0. The URL goes
-    to stdout (scripts parse it); everything else to stderr."""
+    to stdout (scripts parse it); everything else to stderr, before it: a warning for a
+    non-loopback host, and where the credentials come from (the path of a generated
+    credentials file, never the keys)."""
     server = create_server(options, environ=os.environ)
+    warning = host_warning(options.host)
+    if warning is not None:
+        err(f"warning: {warning}")
+    err(_credentials_note(server))
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:
@@ -45,6 +57,16 @@ def run_serve(options: ServeOptions) -> int:
             signal.signal(sig, handler)
     err("Sandbox stopped.")
     return 0
+
+
+def _credentials_note(server: SandboxServer) -> str:
+    path = server.credentials_file
+    if path is None:
+        return "Credentials: CTM_ACCESS_KEY and CTM_SECRET_KEY from this environment."
+    return (
+        f"Credentials: generated for this run, in {path} (mode 0600, removed on stop); "
+        f"load them in the client's shell with: set -a; . {path}; set +a"
+    )
 
 
 def _describe(options: ServeOptions) -> str:

@@ -62,11 +62,13 @@ def ctm_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def start_server() -> Iterator[StartServer]:
     """Start ``sandbox serve`` with the given ``ServeOptions`` fields on 127.0.0.1, port
-    0; every server started is stopped at the end of the test."""
+    0, accepting the test keys (or those in ``environ``); every server started is
+    stopped at the end of the test."""
     with ExitStack() as stack:
 
         def start(*, environ: dict[str, str] | None = None, **options: Any) -> SandboxServer:
-            return stack.enter_context(serving(ServeOptions(**options), environ=environ or {}))
+            keys = {"CTM_ACCESS_KEY": ACCESS_KEY, "CTM_SECRET_KEY": SECRET_KEY}
+            return stack.enter_context(serving(ServeOptions(**options), environ=environ or keys))
 
         yield start
 

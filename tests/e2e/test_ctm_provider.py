@@ -25,7 +25,7 @@ from hipaactl.providers.sandbox.server import (
     SandboxServer,
     Simulator,
 )
-from tests.e2e.conftest import Run, StartServer, write_config
+from tests.e2e.conftest import ACCESS_KEY, SECRET_KEY, Run, StartServer, write_config
 
 Hipaactl = Callable[..., Run]
 NO_CHANGES = "No changes"
@@ -169,7 +169,11 @@ def scripted_server(*faults: Fault) -> Iterator[SandboxServer]:
 
     def make_simulator(url: str) -> Simulator:
         backend = SandboxBackend(document, base_url=url)
-        return Simulator(backend, credentials=ExpectedCredentials(), faults=ScriptedFaults(*faults))
+        return Simulator(
+            backend,
+            credentials=ExpectedCredentials(ACCESS_KEY, SECRET_KEY),
+            faults=ScriptedFaults(*faults),
+        )
 
     server = SandboxServer("127.0.0.1", 0, make_simulator)
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
@@ -200,7 +204,7 @@ def test_a_post_with_a_lost_reply_is_re_read_and_never_creates_twice(
     timing: FaultTiming, posts: int
 ) -> None:
     with scripted_server(Fault(502, timing)) as server:
-        transport = HttpTransport(server.url, Credentials("a", "b"))
+        transport = HttpTransport(server.url, Credentials(ACCESS_KEY, SECRET_KEY))
         provider = CtmProvider(transport, EndpointTable({}))
         try:
             provider.apply_change(NEW_USER)

@@ -38,7 +38,7 @@ from hipaactl.providers.sandbox.server import (
     ServerStats,
     Simulator,
 )
-from tests.e2e.conftest import Run, StartServer, write_config
+from tests.e2e.conftest import ACCESS_KEY, SECRET_KEY, Run, StartServer, write_config
 from tests.e2e.processes import closed_port_url, serve_simulator
 
 Hipaactl = Callable[..., Run]
@@ -87,7 +87,7 @@ class SlowFirstWrites(Simulator):
     read timeout, and does the work only then, as an overloaded server would."""
 
     def __init__(self, backend: SandboxBackend) -> None:
-        super().__init__(backend, credentials=ExpectedCredentials())
+        super().__init__(backend, credentials=ExpectedCredentials(ACCESS_KEY, SECRET_KEY))
         self._seen: set[str] = set()
         self._seen_lock = threading.Lock()
         self.slowed = 0
@@ -110,7 +110,7 @@ class FailingWrites(Simulator):
     change is made and the reply lost): faults that outlast the client's retries."""
 
     def __init__(self, backend: SandboxBackend, timing: FaultTiming) -> None:
-        super().__init__(backend, credentials=ExpectedCredentials())
+        super().__init__(backend, credentials=ExpectedCredentials(ACCESS_KEY, SECRET_KEY))
         self._timing = timing
         self.failed = 0
 
@@ -133,7 +133,7 @@ def server_for(
 
 
 def plain(backend: SandboxBackend) -> Simulator:
-    return Simulator(backend, credentials=ExpectedCredentials())
+    return Simulator(backend, credentials=ExpectedCredentials(ACCESS_KEY, SECRET_KEY))
 
 
 def cutting_replies(server: SandboxServer, share: float, *, seed: int, drop: bool) -> list[str]:

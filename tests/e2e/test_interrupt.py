@@ -19,7 +19,7 @@ from hipaactl.apply.executor import INTERRUPT_GRACE_SECONDS
 from hipaactl.providers.sandbox.backend import SandboxBackend
 from hipaactl.providers.sandbox.generate import generate_agency
 from hipaactl.providers.sandbox.server import ExpectedCredentials, Response, Simulator
-from tests.e2e.conftest import write_config
+from tests.e2e.conftest import ACCESS_KEY, SECRET_KEY, write_config
 from tests.e2e.processes import (
     count_records,
     read_records,
@@ -147,7 +147,7 @@ class HangingWrite(Simulator):
     whose outcome the client cannot know in time."""
 
     def __init__(self, backend: SandboxBackend, path: str, release: threading.Event) -> None:
-        super().__init__(backend, credentials=ExpectedCredentials())
+        super().__init__(backend, credentials=ExpectedCredentials(ACCESS_KEY, SECRET_KEY))
         self.path = path
         self.release = release
         self.hung = threading.Event()

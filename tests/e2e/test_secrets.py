@@ -149,7 +149,7 @@ class EchoingServer(Simulator):
 def echoing_server() -> Iterator[SandboxServer]:
     def make(url: str) -> Simulator:
         backend = SandboxBackend(generate_agency(1, seed=1), base_url=url)
-        return EchoingServer(backend, credentials=ExpectedCredentials())
+        return EchoingServer(backend, credentials=ExpectedCredentials(ACCESS, SECRET))
 
     with serve_simulator(make) as server:
         yield server

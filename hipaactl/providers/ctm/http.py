@@ -135,7 +135,7 @@ def base_url_problem(base_url: str) -> str | None:
         )
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         return f"base_url must be an https:// URL such as {DEFAULT_BASE_URL}"
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         return (
             f"base_url uses plain http to {parts.hostname}, which would send the credentials "
             "unencrypted; use https (plain http is allowed only to this machine, as for "
@@ -493,7 +493,8 @@ def _origin_of(parts: SplitResult) -> _Origin:
     return _Origin(scheme, (parts.hostname or "").lower(), port)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1)."""
     if host == "localhost":
         return True
     try:

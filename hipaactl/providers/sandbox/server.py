@@ -4,9 +4,15 @@ A thin wrapper: ``SandboxBackend.handle`` (the same backend the embedded sandbox
 answers every request under ``/api/v1``; this module adds what only a network server
 has, so the ``ctm`` provider can be tested end to end and benchmarked:
 
-- HTTP Basic auth: any non-empty access key and secret key, or exactly
-  ``CTM_ACCESS_KEY`` / ``CTM_SECRET_KEY`` when the server's environment sets them;
-  otherwise 401.
+- HTTP Basic auth, always (SPEC section 4): exactly ``CTM_ACCESS_KEY`` /
+  ``CTM_SECRET_KEY`` from the server's environment, else a pair generated at start and
+  written to a 0600 file in a private temporary folder (removed when the server stops),
+  whose path ``sandbox serve`` prints; otherwise 401.
+- 400 for a malformed account id, object id, ``page`` or ``per_page`` (not ASCII digits,
+  or absurdly long), before the backend sees the request.
+- A bounded pool of ``max_workers`` handler threads: a connection that arrives when all
+  are busy is answered 503 with ``Retry-After`` and closed, so no flood of connections
+  can grow the thread count.
 - ``latency_ms``: a sleep added to every request.
 - ``rate_limit``: at most R requests in any sliding one-second window, shared by all
   clients; above it 429 with ``Retry-After`` in whole seconds.
@@ -24,26 +30,33 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import json
 import math
 import os
 import random
+import re
+import secrets
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from hipaactl.canonical import DocumentError, parse_json
 from hipaactl.errors import HipaactlError, UsageError
 from hipaactl.providers.ctm.credentials import ACCESS_KEY_VAR, SECRET_KEY_VAR
+from hipaactl.providers.ctm.http import is_loopback
 from hipaactl.providers.sandbox.backend import (
     Document,
     DocumentStore,
@@ -64,6 +77,13 @@ MAX_BODY_BYTES = 1_000_000
 IDLE_CONNECTION_SECONDS = 60.0
 # How often serve_forever looks for a shutdown request: stopping takes at most this long.
 POLL_SECONDS = 0.05
+# Handler threads at most: each serves one keep-alive connection. The benchmarks use 8.
+MAX_WORKERS = 64
+CREDENTIALS_FILE_NAME = "credentials.env"
+# Account ids are integers; other ids CTM-like tokens (checked after percent-decoding).
+_ACCOUNT_ID = re.compile(r"[0-9]{1,18}")
+_OBJECT_ID = re.compile(r"[A-Za-z0-9_.:~-]{1,128}")
+_PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -202,27 +222,59 @@ class FaultInjector:
 
 @dataclass(frozen=True)
 class ExpectedCredentials:
-    """The keys a request must carry; None accepts any non-empty key."""
+    """The keys every request must carry, exactly."""
 
-    access_key: str | None = field(default=None, repr=False)
-    secret_key: str | None = field(default=None, repr=False)
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> ExpectedCredentials:
-        """The keys expected from $CTM_ACCESS_KEY and $CTM_SECRET_KEY; unset means any."""
-        return cls(environ.get(ACCESS_KEY_VAR) or None, environ.get(SECRET_KEY_VAR) or None)
+    def from_environ(cls, environ: Mapping[str, str]) -> ExpectedCredentials | None:
+        """The pair from ``CTM_ACCESS_KEY`` / ``CTM_SECRET_KEY``; None when neither is
+        set. Raises ``UsageError`` when only one is."""
+        access, secret = environ.get(ACCESS_KEY_VAR) or "", environ.get(SECRET_KEY_VAR) or ""
+        if not access and not secret:
+            return None
+        if not access or not secret:
+            missing = ACCESS_KEY_VAR if not access else SECRET_KEY_VAR
+            raise UsageError(
+                f"{missing} is not set: set both {ACCESS_KEY_VAR} and {SECRET_KEY_VAR} "
+                "for sandbox serve to use, or neither to have it generate a pair"
+            )
+        return cls(access, secret)
+
+    @classmethod
+    def generate(cls) -> ExpectedCredentials:
+        """A fresh random pair for one run of ``sandbox serve``."""
+        return cls(f"sandbox-{secrets.token_hex(6)}", secrets.token_urlsafe(24))
 
     def accept(self, authorization: str | None) -> bool:
-        """Whether the Basic ``authorization`` header has both keys non-empty and, where a
-        key is expected, equal to it (compared in constant time).
-        """
+        """Whether the Basic ``authorization`` header carries exactly the expected keys
+        (compared in constant time)."""
         pair = _basic_pair(authorization)
         if pair is None:
             return False
         return all(
-            given and (expected is None or hmac.compare_digest(given.encode(), expected.encode()))
+            hmac.compare_digest(given.encode(), expected.encode())
             for given, expected in zip(pair, (self.access_key, self.secret_key), strict=True)
         )
+
+
+def write_credentials_file(credentials: ExpectedCredentials, directory: Path) -> Path:
+    """Write a generated pair as shell assignments to a new 0600 file in ``directory``
+    (created 0700 if needed); the file is created exclusively and never through a
+    symlink. Returns its path."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / CREDENTIALS_FILE_NAME
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(
+            "# hipaactl sandbox serve: the credentials it accepts, for this run only.\n"
+            f"# Load them with: set -a; . {path}; set +a\n"
+            f"{ACCESS_KEY_VAR}={credentials.access_key}\n"
+            f"{SECRET_KEY_VAR}={credentials.secret_key}\n"
+        )
+    return path
 
 
 def _basic_pair(authorization: str | None) -> tuple[str, str] | None:
@@ -318,6 +370,9 @@ class Simulator:
         if url.path != API_PREFIX and not url.path.startswith(API_PREFIX + "/"):
             return _error(404, f"no endpoint at {url.path}: the API is served under {API_PREFIX}")
         self._count("requests")
+        malformed = _malformed(url.path, url.query)
+        if malformed is not None:
+            return _error(400, malformed)
         wait = self._limiter.admit() if self._limiter is not None else None
         if self._latency > 0:
             self._sleep(self._latency)
@@ -358,6 +413,23 @@ class Simulator:
     def _count(self, name: str) -> None:
         with self._lock:
             self._stats = replace(self._stats, **{name: getattr(self._stats, name) + 1})
+
+
+def _malformed(path: str, query: str) -> str | None:
+    """Why the ids or paging of an API request are malformed, or None. Checked here,
+    so that a bad id is a 400 naming it and never reaches the backend as a number
+    Python cannot convert (``int("²")``, 5,000 digits)."""
+    segments = [unquote(s, errors="replace") for s in path[len(API_PREFIX) :].split("/") if s]
+    for position, segment in enumerate(segments):
+        after = segments[position - 1] if position else ""
+        if after == "accounts" and not _ACCOUNT_ID.fullmatch(segment):
+            return "malformed account id: expected up to 18 ASCII digits"
+        if not _OBJECT_ID.fullmatch(segment):
+            return "malformed id in the path: expected letters, digits, '_', '.', ':', '-'"
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key in ("page", "per_page") and not _PAGE_NUMBER.fullmatch(value):
+            return f"{key} must be a positive integer of at most 9 ASCII digits"
+    return None
 
 
 # ---- the HTTP server --------------------------------------------------------------------
@@ -427,21 +499,68 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class SandboxServer(ThreadingHTTPServer):
-    """A threaded HTTP server whose requests go to one ``Simulator``. The simulator is
-    built once the socket is bound, since ``next_page`` URLs need the real port."""
+class SandboxServer(HTTPServer):
+    """An HTTP server whose requests go to one ``Simulator``, served by a bounded pool of
+    ``max_workers`` threads. The simulator is built once the socket is bound, since
+    ``next_page`` URLs need the real port. ``credentials_file``, when set, is the
+    generated credentials file; it is removed (with its folder) on ``server_close``."""
 
-    daemon_threads = True
-
-    def __init__(self, host: str, port: int, make_simulator: Callable[[str], Simulator]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        make_simulator: Callable[[str], Simulator],
+        *,
+        max_workers: int = MAX_WORKERS,
+    ) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
+        # Set before binding: a failed bind calls server_close, which uses them.
+        self.credentials_file: Path | None = None
+        self._slots = threading.BoundedSemaphore(max_workers)
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="sandbox-worker")
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__((host, port), _Handler)
         try:
             self.simulator = make_simulator(self.url)
         except BaseException:
             self.server_close()
             raise
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to a free worker, or answer 503 at once when none is."""
+        if not self._slots.acquire(blocking=False):
+            _refuse_busy(request)
+            self.shutdown_request(request)
+            return
+        self._pool.submit(self._work, request, client_address)
+
+    def _work(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+            self.shutdown_request(request)
+            self._slots.release()
+
+    def server_close(self) -> None:
+        """Close the listening socket, end every open connection (a keep-alive client
+        would otherwise hold its worker, and process exit, for the idle timeout), and
+        remove a generated credentials file."""
+        super().server_close()
+        with self._open_lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.credentials_file is not None:
+            shutil.rmtree(self.credentials_file.parent, ignore_errors=True)
 
     @property
     def url(self) -> str:
@@ -461,23 +580,54 @@ class SandboxServer(ThreadingHTTPServer):
         already turns every other failure into a 500 reply."""
 
 
+def _refuse_busy(connection: socket.socket) -> None:
+    body = json.dumps({"status": "error", "reason": "the sandbox is busy; retry"}).encode()
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+    )
+    with contextlib.suppress(OSError):
+        connection.settimeout(1.0)
+        connection.sendall(head.encode("ascii") + body)
+
+
+def host_warning(host: str) -> str | None:
+    """A warning when ``host`` is not a loopback address: the simulator (and its
+    credentials, sent in clear over plain http) is then reachable from other machines."""
+    if is_loopback(host.strip("[]")):
+        return None
+    return (
+        f"listening on {host}, which other machines may reach: the sandbox speaks plain "
+        "http, so its credentials and data cross the network unencrypted; use "
+        "--host 127.0.0.1 unless you mean it"
+    )
+
+
 def create_server(
     options: ServeOptions,
     *,
     environ: Mapping[str, str] | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
+    credentials_dir: Path | None = None,
+    max_workers: int = MAX_WORKERS,
 ) -> SandboxServer:
     """Bind the simulator's socket (not yet serving: call ``serve_forever``).
 
-    Raises ``UsageError`` for bad options and ``SandboxServerError`` for an unreadable
-    state file or an address that cannot be bound.
+    Credentials come from ``environ`` (``CTM_ACCESS_KEY`` / ``CTM_SECRET_KEY``), else a
+    generated pair is written to ``credentials_dir`` (default: a new private temporary
+    folder) and ``server.credentials_file`` names the file.
+
+    Raises ``UsageError`` for bad options or half-set credentials and
+    ``SandboxServerError`` for an unreadable state file or an address that cannot be
+    bound.
     """
     problems = option_problems(options)
     if problems:
         raise UsageError("; ".join(problems))
     document, store = load_document(options)
-    credentials = ExpectedCredentials.from_environ(os.environ if environ is None else environ)
+    from_environ = ExpectedCredentials.from_environ(os.environ if environ is None else environ)
+    credentials = from_environ or ExpectedCredentials.generate()
 
     def make_simulator(url: str) -> Simulator:
         backend = SandboxBackend(document, store=store, base_url=url, page_cap=options.page_cap)
@@ -497,12 +647,23 @@ def create_server(
         )
 
     try:
-        return SandboxServer(options.host, options.port, make_simulator)
+        server = SandboxServer(options.host, options.port, make_simulator, max_workers=max_workers)
     except OSError as err:
         raise SandboxServerError(
             f"cannot listen on {options.host} port {options.port}: {err.strerror or err}",
             hint="pick another --port (0 picks a free one) or another --host",
         ) from None
+    if from_environ is None:
+        folder = credentials_dir or Path(tempfile.mkdtemp(prefix="hipaactl-sandbox-"))
+        try:
+            server.credentials_file = write_credentials_file(credentials, folder)
+        except OSError as err:
+            server.server_close()
+            raise SandboxServerError(
+                f"cannot write the generated credentials to {folder}: {err.strerror or err}",
+                hint=f"set {ACCESS_KEY_VAR} and {SECRET_KEY_VAR} for sandbox serve instead",
+            ) from None
+    return server
 
 
 @contextmanager
@@ -512,10 +673,13 @@ def serving(
     environ: Mapping[str, str] | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
+    max_workers: int = MAX_WORKERS,
 ) -> Iterator[SandboxServer]:
     """The simulator serving from a background thread for the ``with`` block; it is shut
     down and its socket closed on exit."""
-    server = create_server(options, environ=environ, sleep=sleep, clock=clock)
+    server = create_server(
+        options, environ=environ, sleep=sleep, clock=clock, max_workers=max_workers
+    )
     thread = threading.Thread(
         target=server.serve_forever, args=(POLL_SECONDS,), name="sandbox-serve", daemon=True
     )

@@ -35,6 +35,8 @@ from hipaactl.providers.sandbox.server import (
 )
 
 AUTH = "Basic " + base64.b64encode(b"access:secret").decode()
+# What the servers started here accept, as `sandbox serve` reads them from its environment.
+KEYS = {"CTM_ACCESS_KEY": "a", "CTM_SECRET_KEY": "b"}
 
 
 class FakeClock:
@@ -52,7 +54,7 @@ def document(*account_ids: int) -> dict[str, Any]:
 
 def simulator(**kwargs: Any) -> Simulator:
     backend = SandboxBackend(document(1001), base_url="http://127.0.0.1:9/api/v1")
-    kwargs.setdefault("credentials", ExpectedCredentials())
+    kwargs.setdefault("credentials", ExpectedCredentials("access", "secret"))
     return Simulator(backend, **kwargs)
 
 
@@ -236,9 +238,9 @@ def test_an_unreadable_state_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_taken_port_is_a_clear_error() -> None:
     with (
-        serving(ServeOptions(accounts=1), environ={}) as server,
+        serving(ServeOptions(accounts=1), environ=KEYS) as server,
         pytest.raises(SandboxServerError, match="cannot listen"),
-        serving(ServeOptions(port=int(server.server_address[1]), accounts=1), environ={}),
+        serving(ServeOptions(port=int(server.server_address[1]), accounts=1), environ=KEYS),
     ):
         pass  # pragma: no cover
 
@@ -248,7 +250,7 @@ def test_a_taken_port_is_a_clear_error() -> None:
 
 @pytest.fixture
 def paged_server() -> Iterator[SandboxServer]:
-    with serving(ServeOptions(accounts=12, page_cap=5, seed=3), environ={}) as server:
+    with serving(ServeOptions(accounts=12, page_cap=5, seed=3), environ=KEYS) as server:
         yield server
 
 
@@ -265,7 +267,7 @@ def test_next_page_is_a_full_url_on_this_server(paged_server: SandboxServer) -> 
 
 
 def test_the_ctm_provider_reads_every_page(paged_server: SandboxServer) -> None:
-    transport = HttpTransport(paged_server.url, Credentials("access", "secret"))
+    transport = HttpTransport(paged_server.url, Credentials("a", "b"))
     provider = CtmProvider(transport, EndpointTable({}))
     try:
         accounts = provider.list_accounts()
@@ -278,7 +280,7 @@ def test_the_ctm_provider_reads_every_page(paged_server: SandboxServer) -> None:
 def test_writes_persist_to_the_state_file(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     state.write_text(json.dumps(document(1001, 1002)), encoding="utf-8")
-    with serving(ServeOptions(state=state), environ={}) as server:
+    with serving(ServeOptions(state=state), environ=KEYS) as server:
         reply = requests.put(
             f"{server.url}/accounts/1002/settings",
             json={"redaction_schedule": "daily"},
@@ -291,14 +293,14 @@ def test_writes_persist_to_the_state_file(tmp_path: Path) -> None:
 
 
 def test_without_state_the_default_seed_is_served_in_memory() -> None:
-    with serving(ServeOptions(), environ={}) as server:
+    with serving(ServeOptions(), environ=KEYS) as server:
         reply = requests.get(f"{server.url}/accounts", auth=("a", "b"), timeout=5)
     assert reply.status_code == 200
     assert reply.json()["total_entries"] > 0
 
 
 def test_a_429_over_http_carries_retry_after() -> None:
-    with serving(ServeOptions(accounts=1, rate_limit=1), environ={}) as server:
+    with serving(ServeOptions(accounts=1, rate_limit=1), environ=KEYS) as server:
         with requests.Session() as session:
             first = session.get(f"{server.url}/accounts", auth=("a", "b"), timeout=5)
             second = session.get(f"{server.url}/accounts", auth=("a", "b"), timeout=5)
@@ -318,7 +320,7 @@ SERVE = (
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_run_serve_prints_its_url_and_stops_cleanly(sig: signal.Signals) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CTM_")}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CTM_")}, **KEYS}
     process = subprocess.Popen(
         [sys.executable, "-c", SERVE],
         stdout=subprocess.PIPE,
