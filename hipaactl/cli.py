@@ -466,7 +466,10 @@ def audit_show(
 @sandbox_app.command("serve")
 def sandbox_serve(
     host: Annotated[
-        str, typer.Option("--host", metavar="HOST", help="Address to listen on.")
+        str,
+        typer.Option(
+            "--host", metavar="HOST", help="Address to listen on (warned unless loopback)."
+        ),
     ] = "127.0.0.1",
     port: Annotated[
         int, typer.Option("--port", metavar="PORT", min=0, help="Port (0: any free one).")
@@ -510,6 +513,11 @@ def sandbox_serve(
 
     Prints the URL it listens on; stops cleanly on SIGINT or SIGTERM. For tests and
     benchmarks of the ctm provider: it never touches the embedded sandbox's working copy.
+
+    It always requires Basic credentials: CTM_ACCESS_KEY / CTM_SECRET_KEY from its
+    environment, else a pair generated for the run and written to a 0600 file whose
+    path it prints (never the keys). A --host other than a loopback address is warned
+    about: the simulator speaks plain http.
     """
     from hipaactl.commands.serve import ServeOptions, run_serve
 

@@ -191,13 +191,25 @@ class Session:
     with ``&`` (``sandbox serve``) runs as a child until the session is closed.
 
     ``rewrite_url`` maps any http(s) URL that is not on this machine (a webhook in the
-    docs) to a local one, so no test ever posts to the internet."""
+    docs) to a local one, so no test ever posts to the internet.
+
+    No fixed port: ``sandbox serve --port N`` runs with ``--port 0``, and ``ports`` maps
+    ``127.0.0.1:N`` (and ``localhost:N``) to the port it got, in later command words,
+    exported values and files written from the document (``localize``). So the docs can
+    show a memorable port while two test runs on one machine never collide."""
 
     cwd: Path
     environ: dict[str, str]
     rewrite_url: str
     capture: Any  # pytest's capsys
     children: list[subprocess.Popen[str]] = field(default_factory=list)
+    ports: dict[str, str] = field(default_factory=dict)
+
+    def localize(self, text: str) -> str:
+        """``text`` with every documented sandbox port replaced by the one in use."""
+        for documented, actual in self.ports.items():
+            text = text.replace(documented, actual)
+        return text
 
     def run_text(self, text: str) -> list[Outcome]:
         outcomes = []
@@ -218,7 +230,7 @@ class Session:
         if name == "export":
             for assignment in command.words[1:]:
                 key, _, value = assignment.partition("=")
-                self.environ[key] = self._local(expand(value, self.environ))
+                self.environ[key] = self.localize(self._local(expand(value, self.environ)))
             return None
         if name != "hipaactl":
             if name not in NOT_RUN:
@@ -226,7 +238,7 @@ class Session:
             return None
         prefixes = {k: self._local(expand(v, self.environ)) for k, v in command.environ.items()}
         environ = {**self.environ, **prefixes}
-        args = tuple(self._local(expand(word, environ)) for word in command.args)
+        args = tuple(self.localize(self._local(expand(word, environ))) for word in command.args)
         if command.background:
             self._start_child(args, environ)
             return Outcome(command, args, 0, "", "")
@@ -252,6 +264,9 @@ class Session:
         return Outcome(command, args, code, captured.out, captured.err)
 
     def _start_child(self, args: tuple[str, ...], environ: Mapping[str, str]) -> None:
+        documented = _option_value(args, "--port")
+        if documented not in (None, "0"):
+            args = _with_option(args, "--port", "0")
         child = subprocess.Popen(
             [sys.executable, "-m", "hipaactl", *args],
             cwd=self.cwd,
@@ -262,7 +277,11 @@ class Session:
             text=True,
         )
         self.children.append(child)
-        _wait_for_line(child, "Serving ")
+        line = _wait_for_line(child, "Serving ")
+        served = re.search(r"//(?:127\.0\.0\.1|localhost):(\d+)", line)
+        if documented not in (None, "0") and served is not None:
+            for host in ("127.0.0.1", "localhost"):
+                self.ports[f"{host}:{documented}"] = f"{host}:{served.group(1)}"
 
     def close(self) -> None:
         for child in self.children:
@@ -275,7 +294,31 @@ class Session:
         self.children.clear()
 
 
-def _wait_for_line(child: subprocess.Popen[str], prefix: str) -> None:
+def _option_value(args: Sequence[str], name: str) -> str | None:
+    for index, word in enumerate(args):
+        if word == name and index + 1 < len(args):
+            return args[index + 1]
+        if word.startswith(name + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def _with_option(args: Sequence[str], name: str, value: str) -> tuple[str, ...]:
+    result: list[str] = []
+    skip = False
+    for word in args:
+        if skip:
+            skip = False
+            continue
+        if word == name:
+            skip = True
+            continue
+        if not word.startswith(name + "="):
+            result.append(word)
+    return (*result, name, value)
+
+
+def _wait_for_line(child: subprocess.Popen[str], prefix: str) -> str:
     """Wait until the child prints a line starting with ``prefix``; a reader thread keeps
     the wait bounded even when the child prints nothing."""
     lines: queue.Queue[str] = queue.Queue()
@@ -294,7 +337,7 @@ def _wait_for_line(child: subprocess.Popen[str], prefix: str) -> None:
         except queue.Empty:
             raise AssertionError(f"{child.args!r} printed no {prefix!r} line in time") from None
         if line.startswith(prefix):
-            return
+            return line
         if not line:
             raise AssertionError(f"{child.args!r} exited {child.wait()} before {prefix!r}")
 

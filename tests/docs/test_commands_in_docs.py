@@ -6,7 +6,8 @@ directory is the copy's root, where ``cd examples/clinic`` works), its shell blo
 order, the way a reader pastes them. A command exits with the code its line documents
 (``# exit N``), else with 0, 2 or 3, and never with a usage error or a crash. A webhook
 URL in a command is pointed at a local receiver; ``hipaactl sandbox serve ... &`` runs
-in the background until the document ends.
+in the background until the document ends, on a free port (``--port 0``) that replaces
+the documented one wherever the document uses it (``Session.localize``).
 
 Markers, on the line right before a fence:
 - ``<!-- docs-test: write FILE -->``: the block is written to FILE (a config a later
@@ -132,7 +133,8 @@ def test_every_command_in_the_document_runs_as_written(
     try:
         for block in code_blocks(document):
             if block.marker is not None and block.marker[0] == "write":
-                (session.cwd / block.marker[1]).write_text(block.text, encoding="utf-8")
+                text = session.localize(block.text)  # the port sandbox serve really got
+                (session.cwd / block.marker[1]).write_text(text, encoding="utf-8")
             elif block.marker is not None:
                 continue  # skip, with its reason in the document
             elif block.language in SHELL_LANGUAGES:
@@ -173,3 +175,22 @@ def test_a_failing_or_misused_command_is_reported() -> None:
     assert problem(block, Outcome(plain, plain.args, 1, "", usage)) is not None
     assert problem(block, Outcome(annotated, annotated.args, 0, "", "")) is not None
     assert problem(block, Outcome(annotated, annotated.args, 3, "", "")) is None
+
+
+def test_a_documented_sandbox_port_is_replaced_by_a_free_one(
+    tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = new_session(tmp_path, receiver, capsys)
+    session.environ.update({"CTM_ACCESS_KEY": "docs-access", "CTM_SECRET_KEY": "docs-secret"})
+    try:
+        session.run_text("hipaactl sandbox serve --port 8765 &\n")
+        (child,) = session.children
+        config = session.localize('base_url = "http://127.0.0.1:8765/api/v1"')
+        args = session.localize("http://localhost:8765/api/v1")
+    finally:
+        session.close()
+
+    assert child.args[-2:] == ["--port", "0"]  # never the fixed port itself
+    actual = session.ports["127.0.0.1:8765"]
+    assert config == f'base_url = "http://{actual}/api/v1"'
+    assert args == f"http://{session.ports['localhost:8765']}/api/v1"
