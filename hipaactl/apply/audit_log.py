@@ -230,8 +230,10 @@ def _read_bytes(path: Path) -> bytes:
 def _parse_line(number: int, raw: bytes) -> _Line:
     try:
         data = parse_json(raw)
-    except ValueError as exc:  # DocumentError
-        return _Line(number, None, f"line {number}: {exc}")
+    except ValueError as exc:  # DocumentError: syntax, nesting, a number of 5,000 digits
+        detail = str(exc)
+        problem = "not valid JSON" if detail.startswith("not valid") else detail
+        return _Line(number, None, f"line {number}: {problem}")
     if not isinstance(data, dict):
         return _Line(number, None, f"line {number}: not a JSON object")
     bad = sorted(

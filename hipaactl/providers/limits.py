@@ -104,6 +104,8 @@ class WatchedAdapter(HTTPAdapter):
     """An ``HTTPAdapter`` whose connections honour the deadline set by ``watched``."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """requests' hook for building the pool manager: the same, with pools whose
+        connections arm the deadline watchdog when they wait for a reply."""
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
             "http": _WatchedHTTPPool,
