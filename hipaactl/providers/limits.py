@@ -3,9 +3,10 @@
 Socket timeouts bound each ``recv`` only: a server that sends one byte just inside the
 read timeout, forever, would hold a run for ever. Two guards close that hole:
 
-- a watchdog: while a request runs on a thread, a timer armed when the connection starts
-  waiting for the reply shuts the socket down at the deadline, so a status line or headers
-  sent a byte at a time end there too; and
+- a watchdog: while a request runs on a thread, the connection registers its socket with
+  one shared watchdog thread when it starts waiting for the reply, and the watchdog shuts
+  the socket down at the deadline, so a status line or headers sent a byte at a time end
+  there too; and
 - ``read_body`` streams the body, checks the elapsed time after every chunk and counts
   the bytes *after* decompression, so a gzip bomb stops at the cap instead of filling
   memory (urllib3 >= 2.6 inflates at most the amount asked for per read).
@@ -16,6 +17,8 @@ Both ``providers.ctm.http`` (the CTM API) and ``report.alerts`` (webhooks) use t
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -54,12 +57,60 @@ class BodyUnreadableError(Exception):
     """The body was cut off, could not be decoded, or the socket failed mid-body."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Watch:
     deadline: float  # on ``clock``
     clock: Clock
-    timer: threading.Timer | None = None
+    sock: socket.socket | None = None  # set once the request waits for its reply
+    done: bool = False  # the request finished: nothing to cut
     fired: bool = False
+
+
+class _Watchdog:
+    """One thread for every armed request: it sleeps until the earliest deadline and
+    shuts that request's socket down if it is still running. (A timer thread per request
+    cost about a millisecond of start-up on every request.)"""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, watch: _Watch, sock: socket.socket) -> None:
+        # The heap is ordered on the real monotonic clock; ``watch.clock`` may be a
+        # test's, so the wait is converted to seconds from now.
+        due = time.monotonic() + max(0.0, watch.deadline - watch.clock())
+        with self._condition:
+            watch.sock = sock
+            heapq.heappush(self._heap, (due, next(self._order), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="hipaactl-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify()
+
+    def disarm(self, watch: _Watch) -> None:
+        with self._condition:
+            watch.done = True  # left in the heap; skipped when its time comes
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._condition.wait(wait)
+                _, _, watch = heapq.heappop(self._heap)
+                if watch.done or watch.sock is None:
+                    continue
+                watch.fired = True
+                sock = watch.sock
+            with contextlib.suppress(OSError):  # already closed: nothing left to stop
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _arm(connection: HTTPConnection) -> None:
@@ -67,17 +118,9 @@ def _arm(connection: HTTPConnection) -> None:
     deadline of the request this thread is sending (if any)."""
     watch: _Watch | None = getattr(_armed, "watch", None)
     sock = connection.sock
-    if watch is None or sock is None or watch.timer is not None:
+    if watch is None or sock is None or watch.sock is not None:
         return
-
-    def fire() -> None:
-        watch.fired = True
-        with contextlib.suppress(OSError):  # already closed: nothing left to stop
-            sock.shutdown(socket.SHUT_RDWR)
-
-    watch.timer = threading.Timer(max(0.0, watch.deadline - watch.clock()), fire)
-    watch.timer.daemon = True
-    watch.timer.start()
+    _WATCHDOG.arm(watch, sock)
 
 
 class _WatchedHTTPConnection(HTTPConnection):
@@ -124,8 +167,7 @@ def watched(seconds: float, clock: Clock = time.monotonic) -> Iterator[Callable[
         yield lambda: watch.fired or clock() >= watch.deadline
     finally:
         _armed.watch = None
-        if watch.timer is not None:
-            watch.timer.cancel()
+        _WATCHDOG.disarm(watch)
 
 
 def timeouts_within(timeout: tuple[float, float], seconds: float) -> tuple[float, float]:
