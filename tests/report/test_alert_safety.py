@@ -10,13 +10,18 @@ not follow redirects and have a total deadline; none of it changes the exit code
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hipaactl.canonical import DocumentError, check_nesting, parse_json
+from hipaactl.model.addresses import resource_address
 from hipaactl.report import alerts
 from hipaactl.report.alerts import NotifyError, Pseudonymizer, deliver, refuse_unsafe, url_warning
 from hipaactl.report.escape import html_text, markdown_text, slack_text, xml_text
@@ -166,3 +171,46 @@ def test_one_escaping_function_per_format() -> None:
     assert markdown_text("idle_timeout_minutes _em_") == "idle_timeout_minutes \\_em\\_"
     assert html_text('<a href="x">\'&') == "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;"
     assert xml_text("ok\x00\x1b\ttab") == "ok\ufffd\ufffd\ttab"
+
+
+# -- invariants ------------------------------------------------------------------------------
+
+ANY_TEXT = st.text(max_size=200)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(object_id=ANY_TEXT, message=ANY_TEXT)
+def test_whatever_a_server_sends_an_alert_is_plain_ascii_without_at(
+    object_id: str, message: str
+) -> None:
+    pseudonyms = Pseudonymizer(b"k")
+    address = pseudonyms.address(resource_address(1001, "number", object_id))
+    text = pseudonyms.text(f"GET /accounts HTTP 422: {message}")
+    summary = {"source": "hipaactl check", "status": "error", "errors": [text]}
+    summary["failed"] = [{"rule_id": "CTM-NUM-01", "address": address, "status": "fail"}]
+
+    for shown in (address, text):
+        assert shown.isascii() and "@" not in shown and "<" not in shown and ">" not in shown
+    refuse_unsafe(summary)  # never refused: the builders already made it safe
+    refuse_unsafe(alerts.slack_message(summary))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(value=ANY_TEXT)
+def test_escaped_text_keeps_no_markup(value: str) -> None:
+    assert not re.search(r"[<>]|&(?!amp;|lt;|gt;)", slack_text(value))
+    cell = markdown_text(value)
+    assert not re.search(r"(?<!\\)\|", cell) and "\n" not in cell and "<" not in cell
+    assert "@" not in cell.replace("@\u2060", "")
+    assert not re.search(r"[<>\"']", html_text(value))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(data=st.binary(max_size=300) | st.text(alphabet='[]{}":,0123456789 ', max_size=300))
+def test_parse_json_raises_only_document_errors(data: bytes | str) -> None:
+    try:
+        value = parse_json(data)
+    except DocumentError as exc:  # never RecursionError, UnicodeDecodeError or a bare one
+        assert str(exc)
+    else:
+        check_nesting(value)  # what it returns is within the nesting limit
