@@ -282,7 +282,6 @@ def _post_json(url: str, body: Mapping[str, Any]) -> None:
     deadline = ALERT_DEADLINE_SECONDS
     late = f"notification failed: no reply within {deadline:g} s"
     with requests.Session() as session:
-        session.trust_env = False  # no .netrc credentials or proxies picked up for a webhook
         session.mount("http://", WatchedAdapter())
         session.mount("https://", WatchedAdapter())
         with watched(deadline) as expired:
