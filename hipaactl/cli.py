@@ -18,6 +18,7 @@ import typer
 from hipaactl import __version__
 from hipaactl.commands.console import CONSOLE, err, out, warn_all, write_text_file
 from hipaactl.errors import HipaactlError, UsageError
+from hipaactl.model.scrub import forget_secrets
 
 EXIT_CODES_HELP = """\b
 Exit codes (every command):
@@ -561,6 +562,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     _GLOBALS.config = default_config_path(os.environ)
     _GLOBALS.no_color = _GLOBALS.debug = False
+    forget_secrets()  # each run masks the keys it loads, and no others
     try:
         args = hoist_global_options(args, _GLOBALS)
         CONSOLE.no_color = _GLOBALS.no_color
@@ -580,7 +582,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if usage is not None:
             _fail(f"{usage}\n  see: hipaactl --help")
         if _GLOBALS.debug:
-            traceback.print_exc()
+            err(traceback.format_exc())  # through the scrubber, like every sink
         _fail(f"unexpected {type(exc).__name__}: {exc}\n  re-run with --debug for details")
     if code == INTERRUPTED_EXIT_CODE:
         _fail("interrupted")

@@ -1,10 +1,33 @@
-"""Atomic file writes: readers see the old file or the new one, never half of one."""
+"""Private file writes: every file hipaactl writes may hold workforce data (SPEC section 9).
+
+Every file is created mode 0600 and never written through a symbolic link, and a file an
+earlier version left group- or world-readable (0644) is made 0600 on its next write. Two
+ways to write, both here so no writer can skip the rules:
+
+- ``write_text_atomic``: a whole file (plans, reports, the audit head, lock details,
+  sandbox state); readers see the old file or the new one, never half of one.
+- ``open_append``: a file that only grows (the change log).
+
+Both raise ``OSError``; a refused symbolic link or non-regular file is an OSError whose
+``strerror`` says so in words a user can act on, so callers that show
+``exc.strerror`` need nothing special.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
+
+PRIVATE_MODE = 0o600
+_SYMLINK_REFUSED = "it is a symbolic link, and hipaactl never writes through one"
+_NOT_REGULAR = "it is not a regular file"
+# O_NOFOLLOW is POSIX; where it is missing the lstat check before opening still refuses.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def fsync_directory(directory: Path) -> None:
@@ -21,10 +44,20 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def refuse_symlink(target: Path) -> None:
+    """Raise OSError(ELOOP) when ``target`` is a symbolic link (dangling ones included)."""
+    if target.is_symlink():
+        raise OSError(errno.ELOOP, _SYMLINK_REFUSED, str(target))
+
+
 def write_text_atomic(target: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``target``, fsync it, and rename it over
-    ``target``. Raises OSError; the temporary file never outlives a failure."""
+    """Write ``text`` (UTF-8) to a 0600 temporary file beside ``target``, fsync it, and
+    rename it over ``target``, which thus ends up 0600 whatever its mode was. Raises
+    OSError, ELOOP when ``target`` is a symbolic link; the temporary file never outlives
+    a failure."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    refuse_symlink(target)
+    # mkstemp creates the file 0600 and with O_EXCL, so nothing can be linked in its place.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as tmp:
@@ -36,3 +69,32 @@ def write_text_atomic(target: Path, text: str) -> None:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     fsync_directory(target.parent)
+
+
+def open_append(target: Path) -> BinaryIO:
+    """Open ``target`` for appending bytes, creating it 0600 (and its folder) if needed.
+
+    The open does not follow a symbolic link (O_NOFOLLOW), and an existing file that is
+    not 0600 is changed to 0600 before anything is written. Raises OSError: ELOOP for a
+    symbolic link, EINVAL for a folder, FIFO or device.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    refuse_symlink(target)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC
+    try:
+        fd = os.open(target, flags | os.O_NONBLOCK, PRIVATE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # linked in between the check and the open
+            raise OSError(errno.ELOOP, _SYMLINK_REFUSED, str(target)) from None
+        raise
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(errno.EINVAL, _NOT_REGULAR, str(target))
+        if stat.S_IMODE(status.st_mode) != PRIVATE_MODE:
+            os.fchmod(fd, PRIVATE_MODE)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "ab")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from hipaactl.cli import main
+from hipaactl.model.scrub import forget_secrets
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "clinic"
 
@@ -22,6 +23,13 @@ class Result:
 
 
 CliRunner = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True)
+def no_registered_secrets() -> Iterator[None]:
+    """Keys a test loaded are masked in that test only: the scrubber is process-wide."""
+    yield
+    forget_secrets()
 
 
 @pytest.fixture

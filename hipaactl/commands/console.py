@@ -1,4 +1,9 @@
-"""Where output goes: results to stdout; progress, warnings, prompts, errors to stderr."""
+"""Where output goes: results to stdout; progress, warnings, prompts, errors to stderr.
+
+These are the CLI's only sinks, and each passes its text whole through the one scrubber
+(``hipaactl.model.scrub``, SPEC section 9) before writing it: stdout, stderr, and the
+files written with ``-o``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from hipaactl.model.scrub import scrub
 
 if TYPE_CHECKING:
     from hipaactl.live.read import Progress
@@ -28,13 +35,14 @@ CONSOLE = ConsoleOptions()
 
 
 def out(text: str) -> None:
-    """Write ``text`` as is to stdout (the command's result) and flush."""
-    sys.stdout.write(text)
+    """Write ``text`` to stdout (the command's result), scrubbed, and flush."""
+    sys.stdout.write(scrub(text))
     sys.stdout.flush()
 
 
 def err(text: str) -> None:
-    """Write ``text`` to stderr with one trailing newline and flush."""
+    """Write ``text`` to stderr, scrubbed, with one trailing newline, and flush."""
+    text = scrub(text)
     sys.stderr.write(text if text.endswith("\n") else text + "\n")
     sys.stderr.flush()
 
@@ -67,11 +75,13 @@ def progress_bar(label: str) -> Iterator[Progress | None]:
 
 
 def write_text_file(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically; raises HipaactlError naming the path on OSError."""
+    """Write ``text`` (a plan, report or imported config), scrubbed, to ``path``
+    atomically, 0600 and never through a symbolic link; raises HipaactlError naming the
+    path on OSError."""
     from hipaactl.errors import HipaactlError
     from hipaactl.files import write_text_atomic
 
     try:
-        write_text_atomic(path, text)
+        write_text_atomic(path, scrub(text))
     except OSError as exc:
         raise HipaactlError(f"cannot write {path}: {exc.strerror}") from None

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from hipaactl import __version__
 from hipaactl.errors import HipaactlError
+from hipaactl.model.scrub import scrub_data
 from hipaactl.plan.planfile import Plan
 from hipaactl.report.escape import slack_text
 
@@ -313,9 +314,11 @@ def _post_json(url: str, body: Mapping[str, Any]) -> None:
 
 def deliver(target: str, summary: Mapping[str, Any], *, post: Poster = _post_json) -> None:
     """POST ``summary`` to ``target``: ``slack:URL`` as a Slack message, else the JSON itself
-    (SPEC section 8), after ``refuse_unsafe``. The default poster follows no redirects, has
-    a total deadline of 10 seconds, and raises ``NotifyError`` on a transport failure or a
-    non-2xx reply; ``NotifyError`` too when the payload is refused."""
+    (SPEC section 8), every string in it scrubbed of the credentials first (SPEC section
+    9), after ``refuse_unsafe``. The default poster follows no redirects, has a total
+    deadline of 10 seconds, and raises ``NotifyError`` on a transport failure or a non-2xx
+    reply; ``NotifyError`` too when the payload is refused."""
+    summary = scrub_data(dict(summary))
     if target.startswith(SLACK_PREFIX):
         url, payload = target[len(SLACK_PREFIX) :], slack_message(summary)
     else:

@@ -4,15 +4,23 @@ Each key comes from ``CTM_ACCESS_KEY`` / ``CTM_SECRET_KEY`` or from the file nam
 ``CTM_ACCESS_KEY_FILE`` / ``CTM_SECRET_KEY_FILE`` (contents stripped, the usual shape of
 Docker and Kubernetes secrets). Setting both forms of one key is an error rather than a
 silent precedence: two sources that may disagree are a mistake the user should see.
+
+HTTP Basic auth carries the keys as Latin-1 (RFC 7617 leaves the charset open;
+``requests`` encodes ``str`` credentials as Latin-1), so a key holding any other
+character is refused when loaded, without showing any of it. Loading registers both keys
+and the ``Authorization: Basic`` token with the one scrubber (``hipaactl.model.scrub``),
+so no sink shows them from then on.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from hipaactl.errors import AuthenticationError
+from hipaactl.model.scrub import register_secret
 
 ACCESS_KEY_VAR = "CTM_ACCESS_KEY"
 SECRET_KEY_VAR = "CTM_SECRET_KEY"
@@ -35,19 +43,58 @@ class Credentials:
         """The values that must never appear in a message (for redacting server text)."""
         return (self.access_key, self.secret_key)
 
+    def basic_tokens(self) -> tuple[str, ...]:
+        """The ``Authorization: Basic`` token (base64 of ``access:secret``) as sent, in
+        Latin-1, and as a server that assumes UTF-8 would rebuild it."""
+        pair = f"{self.access_key}:{self.secret_key}"
+        tokens = {
+            base64.b64encode(pair.encode(encoding)).decode("ascii")
+            for encoding in ("latin-1", "utf-8")
+        }
+        return tuple(sorted(tokens))
+
+    def register_with_scrubber(self) -> None:
+        """Mask both keys, and the Basic tokens whole, at every sink from now on."""
+        for key in self.secrets():
+            register_secret(key)
+        for token in self.basic_tokens():
+            register_secret(token, fragments=False)
+
 
 def load_credentials(environ: Mapping[str, str]) -> Credentials:
-    """Read both keys; a missing, empty, unreadable or doubly-set key raises
-    ``AuthenticationError`` naming the variables to set (never their values)."""
+    """Read both keys; a missing, empty, unreadable, doubly-set or non-Latin-1 key
+    raises ``AuthenticationError`` naming the variables to set (never their values).
+    Both keys and the Basic tokens are registered with the scrubber."""
     access_key = _read_key(environ, ACCESS_KEY_VAR)
     secret_key = _read_key(environ, SECRET_KEY_VAR)
+    # Masked before any check below can fail, so no later message can show them.
+    register_secret(access_key)
+    register_secret(secret_key)
+    for name, value in ((ACCESS_KEY_VAR, access_key), (SECRET_KEY_VAR, secret_key)):
+        _refuse_non_latin1(name, value)
     if ":" in access_key:
         # HTTP Basic auth splits user and password at the first colon.
         raise AuthenticationError(
             f"{ACCESS_KEY_VAR} contains ':' which HTTP Basic auth cannot carry",
             hint="copy the access key again from CTM (Settings > API Integration)",
         )
-    return Credentials(access_key=access_key, secret_key=secret_key)
+    credentials = Credentials(access_key=access_key, secret_key=secret_key)
+    credentials.register_with_scrubber()
+    return credentials
+
+
+def _refuse_non_latin1(name: str, value: str) -> None:
+    """Refuse a key HTTP Basic auth cannot carry, naming neither the character nor its
+    position: either would show part of the key."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise AuthenticationError(
+            f"{name} holds a character outside Latin-1 (ISO-8859-1), which HTTP Basic "
+            "auth cannot carry",
+            hint="copy the key again from CTM (Settings > API Integration); it is "
+            "plain ASCII there",
+        ) from None
 
 
 def _read_key(environ: Mapping[str, str], name: str) -> str:

@@ -8,9 +8,12 @@ is shared between threads but the pool, sized to ``pool_size`` (the run's parall
 Credentials never leave through this module: ``base_url`` may not carry userinfo,
 redirects are not followed, ``next_page`` is followed only to ``base_url``'s scheme, host
 and port, errors name the method and path only (no host credentials, no query), text
-quoted from the server is scrubbed of the keys, and no ``requests`` exception (which
-holds the prepared request and its ``Authorization`` header) is chained to the errors
-raised here.
+quoted from the server goes through the one scrubber (``hipaactl.model.scrub``) whole,
+before it is folded or cut, and no ``requests`` exception (which holds the prepared
+request and its ``Authorization`` header) is chained to the errors raised here.
+Credentials go only to ``base_url``: over https, or over plain http to a loopback
+address, and then never through a proxy (``HTTP_PROXY``, ``HTTPS_PROXY`` and
+``ALL_PROXY`` are ignored for loopback, SPEC section 9).
 
 Every attempt is bounded (``providers.limits``): a total deadline for connect, headers
 and body together (``deadline``, default 60 s, on top of the socket timeouts), and a
@@ -21,7 +24,6 @@ an unreadable reply, named by endpoint.
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import json
 import random as random_module
@@ -41,6 +43,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from hipaactl import __version__
 from hipaactl.canonical import DocumentError, parse_json
 from hipaactl.errors import AuthenticationError, ProviderError
+from hipaactl.model.scrub import scrub
 from hipaactl.providers.ctm.credentials import ACCESS_KEY_VAR, SECRET_KEY_VAR, Credentials
 from hipaactl.providers.ctm.ratelimit import RateLimiter
 from hipaactl.providers.ctm.retry import (
@@ -72,7 +75,6 @@ DEFAULT_DEADLINE_SECONDS = 60.0  # SPEC section 4: connect, read and body togeth
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ABSOLUTE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _REASON_MAX_CHARS = 200
-_MASK = "***"
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,12 @@ class HttpTransport:
         self._origin = _origin_of(base)
         self._base_origin_url = f"{base.scheme}://{base.netloc}"
         self._base_path = base.path
-        self._secrets = _secret_forms(credentials)
+        credentials.register_with_scrubber()
         self._session = _new_session(credentials, pool_size)
+        if self._origin.scheme == "http":  # base_url_problem allows it to loopback only
+            # No proxy (nor .netrc, nor CA bundle, all meaningless here) from the
+            # environment: a proxy would see the credentials in the clear.
+            self._session.trust_env = False
         self._limiter: RateLimiter = limiter if limiter is not None else _Unlimited()
         self._timeout = timeout
         self._max_attempts = max_attempts
@@ -354,32 +360,30 @@ class HttpTransport:
 
     def _server_reason(self, response: requests.Response, content: bytes) -> str:
         """The server's reason from ``{"status":"error","reason":...}`` or
-        ``{"error":...}``, else a short text, scrubbed of the credentials."""
+        ``{"error":...}``, else a short text. Scrubbed whole first: folding whitespace
+        or cutting the text could break up a key the scrubber would otherwise find."""
         text = _reason_from_json(content)
         if text is None:
-            raw = content.decode("utf-8", "replace").strip()
+            raw = _body_text(content).strip()
             # An HTML error page says nothing its status line does not.
             text = "" if raw.startswith("<") else raw
+        text = scrub(text)
         text = " ".join(text.split())
         if not text:
-            text = response.reason or "no reason given"
+            text = scrub(response.reason or "") or "no reason given"
         if len(text) > _REASON_MAX_CHARS:
             text = text[: _REASON_MAX_CHARS - 1] + "…"
-        return self._scrub(text)
+        return text
 
     def _redirect_reason(self, response: requests.Response) -> str:
-        location = urlsplit(response.headers.get("Location", ""))
-        where = f" to {location.hostname}" if location.hostname else ""
+        location = urlsplit(scrub(response.headers.get("Location", "")))
+        host = scrub(location.hostname or "")  # lowercased: scrubbed again
+        where = f" to {host}" if host else ""
         return (
             f"the API answered with a redirect{where}, which hipaactl does not follow "
             "(credentials never go where a response points); set provider.base_url "
             "to the address the API is served at"
         )
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, _MASK)
-        return text
 
     def _target(self, method: Method, path: str) -> _Target:
         """The URL for an API path or a ``next_page`` URL, refusing other origins."""
@@ -452,6 +456,16 @@ def _decode_reply(method: Method, status: int, content: bytes) -> tuple[Any, str
         return None, f"the reply was not usable JSON: {exc}"
 
 
+def _body_text(content: bytes) -> str:
+    """A reply body as text: UTF-8, else Latin-1 (every byte is a character), so a key
+    echoed as Latin-1 bytes stays whole for the scrubber instead of breaking into
+    replacement characters and pieces."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content.decode("latin-1")
+
+
 def _reason_from_json(content: bytes) -> str | None:
     try:
         data = parse_json(content)
@@ -501,15 +515,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _secret_forms(credentials: Credentials) -> tuple[str, ...]:
-    """Every form in which the keys could show up in text: as given, and as the
-    ``Authorization: Basic`` token."""
-    pair = f"{credentials.access_key}:{credentials.secret_key}".encode()
-    token = base64.b64encode(pair).decode("ascii")
-    forms = (token, credentials.secret_key, credentials.access_key)
-    return tuple(form for form in forms if form)
 
 
 def _new_session(credentials: Credentials, pool_size: int) -> requests.Session:
