@@ -239,6 +239,13 @@ def apply(
             "--lock-timeout", metavar="SECONDS", min=0, help="Seconds to wait for the lock."
         ),
     ] = 0,
+    accept_missing_head: Annotated[
+        bool,
+        typer.Option(
+            "--accept-missing-head",
+            help="Append to a change log whose audit.head is missing (recorded in the log).",
+        ),
+    ] = False,
 ) -> None:
     """Apply a saved plan, or plan, confirm and apply.
 
@@ -258,6 +265,7 @@ def apply(
         targets=tuple(target or ()),
         parallelism=parallelism,
         lock_timeout=lock_timeout,
+        accept_missing_head=accept_missing_head,
     )
     raise typer.Exit(run_apply(request))
 

@@ -7,6 +7,8 @@ ways to write, both here so no writer can skip the rules:
 - ``write_text_atomic``: a whole file (plans, reports, the audit head, lock details,
   sandbox state); readers see the old file or the new one, never half of one.
 - ``open_append``: a file that only grows (the change log).
+- ``ReservedFile``: space taken now for a small whole-file write later (the audit
+  head), so that write succeeds even once the disk is full.
 
 Both raise ``OSError``; a refused symbolic link or non-regular file is an OSError whose
 ``strerror`` says so in words a user can act on, so callers that show
@@ -16,11 +18,11 @@ Both raise ``OSError``; a refused symbolic link or non-regular file is an OSErro
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
 
 PRIVATE_MODE = 0o600
 _SYMLINK_REFUSED = "it is a symbolic link, and hipaactl never writes through one"
@@ -71,7 +73,7 @@ def write_text_atomic(target: Path, text: str) -> None:
     fsync_directory(target.parent)
 
 
-def open_append(target: Path) -> BinaryIO:
+def open_append(target: Path) -> io.FileIO:
     """Open ``target`` for appending bytes, creating it 0600 (and its folder) if needed.
 
     The open does not follow a symbolic link (O_NOFOLLOW), and an existing file that is
@@ -94,7 +96,67 @@ def open_append(target: Path) -> BinaryIO:
         if stat.S_IMODE(status.st_mode) != PRIVATE_MODE:
             os.fchmod(fd, PRIVATE_MODE)
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "ab")
+        # Unbuffered: each write reaches the file at once, so a failed one leaves no
+        # bytes behind in a buffer to be flushed later, past a cut-back.
+        return io.FileIO(fd, "ab", closefd=True)
     except BaseException:
         os.close(fd)
         raise
+
+
+class ReservedFile:
+    """Space reserved now for an atomic write of up to ``size`` bytes to ``target``
+    later: a 0600 temporary file beside it, filled with ``size`` bytes at once. The
+    later ``commit`` overwrites those bytes, trims the file and renames it over
+    ``target``, so it needs no new space on a full disk (on filesystems that rewrite
+    blocks in place: ext4, xfs, tmpfs; not copy-on-write ones). Raises OSError.
+    """
+
+    def __init__(self, target: Path, size: int) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.target = target
+        self._fd: int | None = None
+        fd, self._name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        self._fd = fd
+        try:
+            _write_all(fd, b"\0" * size)
+            os.fsync(fd)
+        except BaseException:
+            self.discard()
+            raise
+
+    def commit(self, text: str) -> None:
+        """Write ``text`` (UTF-8) into the reserved space and rename it over ``target``
+        (ELOOP when ``target`` is a symbolic link). The reservation is used up, whether
+        this succeeds or not."""
+        if self._fd is None:
+            raise RuntimeError(f"the reservation for {self.target} was already used")
+        try:
+            refuse_symlink(self.target)
+            data = text.encode("utf-8")
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            _write_all(self._fd, data)
+            os.ftruncate(self._fd, len(data))
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            os.replace(self._name, self.target)
+        except BaseException:
+            self.discard()
+            raise
+        fsync_directory(self.target.parent)
+
+    def discard(self) -> None:
+        """Give the space back without touching ``target``; harmless after ``commit``."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        Path(self._name).unlink(missing_ok=True)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -29,6 +29,7 @@ values and plan digest, so the gap stays documented and later logs verify clean.
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import os
 import re
@@ -39,20 +40,35 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import Any, Literal
+
+from filelock import FileLock, Timeout
 
 from hipaactl import __version__
 from hipaactl.canonical import canonical_json, digest, parse_json
-from hipaactl.errors import AuditLogError, UsageError
-from hipaactl.files import write_text_atomic
+from hipaactl.errors import AuditLogError, LockError, UsageError
+from hipaactl.files import PRIVATE_MODE, ReservedFile, open_append, write_text_atomic
+from hipaactl.model.scrub import scrub_data
 
-AuditResult = Literal["started", "applied", "failed", "unknown"]
+AuditResult = Literal["started", "applied", "failed", "unknown", "accepted_missing_head"]
 Outcome = Literal["applied", "failed", "unknown"]
-RESULTS: tuple[AuditResult, ...] = ("started", "applied", "failed", "unknown")
+RESULTS: tuple[AuditResult, ...] = (
+    "started",
+    "applied",
+    "failed",
+    "unknown",
+    "accepted_missing_head",
+)
 OUTCOMES: tuple[Outcome, ...] = ("applied", "failed", "unknown")
 
 GENESIS_HASH = "0" * 64
 HEAD_FILE_NAME = "audit.head"
+# The address of records about the log itself rather than about a CTM resource.
+HEAD_ADDRESS = "audit.head"
+LOCK_SUFFIX = ".lock"
+# Space kept for audit.head while an apply runs, so a full disk cannot stop it being
+# written: one filesystem block, room for the plain head and a keyed one.
+HEAD_RESERVED_BYTES = 4096
 DEFAULT_LOG_PATH = Path(".hipaactl") / "audit.jsonl"
 
 Clock = Callable[[], datetime]
@@ -462,15 +478,98 @@ def _aware(moment: datetime) -> datetime:
 # --- write -----------------------------------------------------------------------------
 
 
+def log_lock_path(log_path: Path) -> Path:
+    """The lock file of a log: ``<log>.lock`` beside it (``audit.jsonl.lock``)."""
+    return log_path.with_name(log_path.name + LOCK_SUFFIX)
+
+
+class LogLock:
+    """Exclusive right to append to one change log, held on the log itself.
+
+    An OS file lock (``filelock``) on ``log_lock_path(log)``, so configs in different
+    directories that share one ``[audit] path`` take turns and keep one chain (SPEC
+    section 13); the working-directory lock cannot see them. ``timeout`` is how many
+    seconds to wait (0: fail at once). Two LogLock objects conflict even within one
+    process. Raises LockError when the lock is held or cannot be created.
+    """
+
+    def __init__(self, log_path: Path, *, timeout: float = 0) -> None:
+        self.log_path = log_path
+        self._timeout = timeout
+        self._file_lock = FileLock(
+            str(log_lock_path(log_path)), thread_local=False, mode=PRIVATE_MODE
+        )
+        self._held = False
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def __enter__(self) -> LogLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        path = log_lock_path(self.log_path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file_lock.acquire(timeout=self._timeout)
+        except Timeout:
+            raise LockError(
+                f"another hipaactl run is appending to the change log {self.log_path} "
+                "(a config sharing its [audit] path); nothing was applied",
+                hint=f"wait for it or pass --lock-timeout SECONDS; the lock is {path}",
+            ) from None
+        except OSError as exc:
+            raise LockError(f"cannot create lock file {path}: {exc.strerror or exc}") from None
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._file_lock.release()
+
+
+def check_appendable(path: Path, *, accept_missing_head: bool = False) -> AuditHead:
+    """The end of the log at ``path`` (an empty head when it does not exist yet), if an
+    apply may append to it; AuditLogError naming the damage if not. Read-only: run it
+    before reading live state, so a log that would refuse the apply refuses it early.
+
+    Refused: a partial last line, a damaged last record, a log that does not reach its
+    ``audit.head``, and a non-empty log whose head file is missing, unless
+    ``accept_missing_head`` (``--accept-missing-head``), since records cut from its end
+    could no longer be detected.
+    """
+    scan = _scan_for_append(path, accept_missing_head=accept_missing_head)
+    return AuditHead(len(scan.lines), scan.last_hash)
+
+
 class AuditWriter:
     """The one writer of a log during an apply. Thread-safe: workers share it.
 
-    Opening checks that the existing log can be continued (a whole last line whose hash
-    is right, and which still reaches the head in ``audit.head``) and raises AuditLogError
-    if not, so a damaged or truncated log is never hidden under new records. Each record
-    is flushed and fsynced before the call returns; if ``started`` raises, the write it
-    announces must not be made. ``close`` writes ``audit.head`` and returns the head;
-    call it at the end of every apply, interrupted or failed ones included.
+    Opening takes the log's own lock (``lock``, already held by the caller, or one the
+    writer takes and releases itself), then checks that the existing log can be
+    continued (``check_appendable``), so a damaged or truncated log is never hidden
+    under new records. It then records, before anything else: an
+    ``accepted_missing_head`` record when a missing head was accepted, and an
+    ``unknown`` outcome for every ``started`` record a killed run left open.
+
+    Each record is written whole, flushed and fsynced before the call returns; if
+    ``started`` raises, the write it announces must not be made. A write that fails
+    (a full disk: ENOSPC) cuts the log back to its last whole record and raises
+    AuditLogError; from then on every append raises at once (``failure`` says why), so
+    no change is made that the log cannot document. ``close`` writes ``audit.head``
+    into space reserved when the writer opened, so the head is written on a full disk
+    too, and returns it; call it at the end of every apply, interrupted or failed
+    ones included. Files are 0600 and never written through a symbolic link.
     """
 
     def __init__(
@@ -481,6 +580,8 @@ class AuditWriter:
         environ: Mapping[str, str],
         clock: Clock = utc_now,
         version: str = __version__,
+        accept_missing_head: bool = False,
+        lock: LogLock | None = None,
     ) -> None:
         self.path = path
         self._plan_sha256 = plan_sha256
@@ -488,15 +589,47 @@ class AuditWriter:
         self._clock = clock
         self._version = version
         self._lock = threading.Lock()
-        self._file: IO[bytes] | None = None
+        self._file: io.FileIO | None = None
         self._closed = False
-        scan = _scan_for_append(path)
+        self._failure: str | None = None
+        self._owns_log_lock = lock is None
+        if lock is None:
+            lock = LogLock(path)
+            lock.acquire()
+        elif not lock.held:
+            raise RuntimeError("AuditWriter needs its LogLock held")
+        self._log_lock = lock
+        try:
+            self._open(accept_missing_head)
+        except BaseException:
+            self._discard()
+            raise
+
+    def _open(self, accept_missing_head: bool) -> None:
+        scan = _scan_for_append(self.path, accept_missing_head=accept_missing_head)
         self._count = len(scan.lines)
         self._last_hash = scan.last_hash
         last = scan.lines[-1].record if scan.lines else None
         self._seq = int(last["seq"]) if last is not None else 0
+        # The lock is held: nobody else appends, so the file ends at the last record.
+        self._end = self.path.stat().st_size if self.path.exists() else 0
+        self._head_space = self._reserve_head()
+        if scan.lines and not head_path(self.path).exists():
+            # Only reached when accepted: the log says from here on that it was.
+            end = AuditHead(self._count, self._last_hash).to_json()
+            self._append(HEAD_ADDRESS, "accepted_missing_head", None, end, None, self._plan_sha256)
         for line in _open_starts(scan.lines):
             self._close_orphan(line)
+
+    def _reserve_head(self) -> ReservedFile:
+        target = head_path(self.path)
+        try:
+            return ReservedFile(target, HEAD_RESERVED_BYTES)
+        except OSError as exc:
+            raise AuditLogError(
+                f"cannot write audit head {target}: {exc.strerror or exc}; nothing was applied",
+                hint="free space or fix the permissions of the log's folder, then run apply again",
+            ) from None
 
     def __enter__(self) -> AuditWriter:
         return self
@@ -514,6 +647,11 @@ class AuditWriter:
         """The line count and last record hash written so far, for the head file."""
         with self._lock:
             return AuditHead(self._count, self._last_hash)
+
+    @property
+    def failure(self) -> str | None:
+        """Why the log could not be written (e.g. ``No space left on device``), or None."""
+        return self._failure
 
     def started(
         self, address: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
@@ -544,21 +682,35 @@ class AuditWriter:
         self._append(address, result, before, after, error, self._plan_sha256)
 
     def close(self) -> AuditHead:
-        """Write ``audit.head`` (atomically) and return it; closing twice is harmless."""
+        """Write ``audit.head`` (atomically) and return it; closing twice is harmless.
+        Raises AuditLogError when the head cannot be written."""
         with self._lock:
+            head = AuditHead(self._count, self._last_hash)
+            if self._closed:
+                return head
+            self._closed = True
+            try:
+                self._head_space.commit(canonical_json(head.to_json()) + "\n")
+            except OSError as exc:
+                raise AuditLogError(
+                    f"cannot write audit head {head_path(self.path)}: {exc.strerror or exc}"
+                ) from None
+            finally:
+                self._discard()
+            return head
+
+    def _discard(self) -> None:
+        """Close the log, drop an unused head reservation, release an own lock."""
+        try:
             if self._file is not None:
                 self._file.close()
                 self._file = None
-            head = AuditHead(self._count, self._last_hash)
-            if not self._closed:
-                try:
-                    write_head(self.path, head)
-                except OSError as exc:
-                    raise AuditLogError(
-                        f"cannot write audit head {head_path(self.path)}: {exc.strerror or exc}"
-                    ) from exc
-                self._closed = True
-            return head
+            head_space = getattr(self, "_head_space", None)
+            if head_space is not None:
+                head_space.discard()
+        finally:
+            if self._owns_log_lock:
+                self._log_lock.release()
 
     def _close_orphan(self, line: _Line) -> None:
         record = line.record
@@ -584,6 +736,11 @@ class AuditWriter:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the audit writer is closed")
+            if self._failure is not None:
+                raise AuditLogError(
+                    f"the change log {self.path} could not be written earlier "
+                    f"({self._failure}); this write was not made"
+                )
             record: JsonObject = _plain(
                 {
                     "seq": self._seq + 1,
@@ -599,31 +756,49 @@ class AuditWriter:
                     "prev": self._last_hash,
                 }
             )
-            # Round-trip through JSON so the hash covers exactly what verify will read back.
-            record = json.loads(canonical_json(record))
+            # Credentials never reach the log (SPEC section 9), and the hash covers
+            # exactly what verify will read back.
+            record = json.loads(canonical_json(scrub_data(record)))
             record["hash"] = record_hash(record)
-            self._write_line(canonical_json(record) + "\n")
+            self._write_line((canonical_json(record) + "\n").encode("utf-8"))
             self._seq += 1
             self._count += 1
             self._last_hash = record["hash"]
 
-    def _write_line(self, line: str) -> None:
+    def _write_line(self, data: bytes) -> None:
         try:
             if self._file is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self.path.open("ab")
-            self._file.write(line.encode("utf-8"))
-            self._file.flush()
+                self._file = open_append(self.path)
+            written = 0
+            while written < len(data):
+                written += self._file.write(data[written:]) or 0
             os.fsync(self._file.fileno())
         except OSError as exc:
+            self._failure = exc.strerror or type(exc).__name__
             raise AuditLogError(
-                f"cannot write audit log {self.path}: {exc.strerror or exc}",
-                hint="the write this record announced was not made; fix the log's location "
-                "and run apply again",
-            ) from exc
+                f"cannot write audit log {self.path}: {self._failure}; {self._cut_back()}",
+                hint="the write this record announced was not made; free space or fix the "
+                "log's location, then run plan to see what is left to do",
+            ) from None
+        self._end += len(data)
+
+    def _cut_back(self) -> str:
+        """Remove the bytes of a record that was only partly written, so the log ends
+        at its last whole record; says what it did."""
+        if self._file is None:
+            return "the log was not changed"
+        try:
+            os.ftruncate(self._file.fileno(), self._end)
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            return (
+                f"the partly written record could not be removed ({exc.strerror or exc}): "
+                f"cut the log back to {self._end} bytes"
+            )
+        return f"the log was cut back to its last whole record ({self._count} records)"
 
 
-def _scan_for_append(path: Path) -> _Scan:
+def _scan_for_append(path: Path, *, accept_missing_head: bool) -> _Scan:
     """The existing log, if it is safe to continue; AuditLogError naming the damage if not."""
     data = _read_bytes(path) if path.exists() else b""
     scan = _scan(data)
@@ -651,4 +826,16 @@ def _scan_for_append(path: Path) -> _Scan:
                 "replaced; refusing to append to it",
                 hint=verify_hint,
             )
+    elif scan.lines and not accept_missing_head:
+        raise AuditLogError(
+            f"audit log {path} has {len(scan.lines)} records but its head {head_file} is "
+            "missing, so records cut from its end could not be detected; refusing to "
+            "append to it",
+            hint=(
+                f"restore {HEAD_FILE_NAME} (from the audit-log branch or a CI log: check "
+                f"with `hipaactl audit verify {path} --head HASH`), or pass "
+                "--accept-missing-head to continue the log as it is (the log records that "
+                "you did)"
+            ),
+        )
     return scan

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from hipaactl.apply.audit_log import AuditWriter
+from hipaactl.apply.audit_log import AuditWriter, LogLock, check_appendable
 from hipaactl.apply.executor import ApplyReport, Outcome, apply_changes
 from hipaactl.apply.lock import ApplyLock
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
 from hipaactl.commands.console import err, out, warn_all
-from hipaactl.errors import ApplyFailedError, UnsafePlanError, UsageError
+from hipaactl.errors import ApplyFailedError, AuditLogError, UnsafePlanError, UsageError
 from hipaactl.model.changes import Change
 from hipaactl.pipeline import Inputs
 from hipaactl.plan.planfile import Plan, SavedPlan, ensure_current, read_saved_plan
@@ -41,6 +41,7 @@ class ApplyRequest:
     targets: tuple[str, ...] = ()
     parallelism: int | None = None
     lock_timeout: float = 0
+    accept_missing_head: bool = False
 
 
 def refuse_unsafe(plan: Plan, force: bool) -> None:
@@ -114,7 +115,13 @@ def handling_interrupts() -> Iterator[Interrupts]:
 
 
 class AuditRecorder:
-    """Documents each write in the hash-chained change log."""
+    """Documents each write in the hash-chained change log.
+
+    ``started`` raises when the log cannot be written, so the write is not made. An
+    outcome that cannot be written (the disk filled up after the write was made) is
+    left to the writer's ``failure``: the report still says what happened, and the
+    open ``started`` record makes the next apply record the outcome as unknown.
+    """
 
     def __init__(self, writer: AuditWriter) -> None:
         self.writer = writer
@@ -127,8 +134,13 @@ class AuditRecorder:
         """Write the outcome record for applied, failed and unknown changes; skipped and
         not-started changes made no write and get none.
         """
-        if outcome in ("applied", "failed", "unknown"):
+        if outcome not in ("applied", "failed", "unknown"):
+            return
+        try:
             self.writer.finished(change.address, outcome, change.before, change.after, error)
+        except AuditLogError:
+            if self.writer.failure is None:
+                raise
 
 
 def current_plan(
@@ -145,20 +157,32 @@ def current_plan(
 
 
 def execute(
-    plan: Plan, provider: Provider, request: ApplyRequest, inputs: Inputs, interrupts: Interrupts
-) -> ApplyReport:
-    """Apply the plan's changes, recording each in the change log, and print the audit head
-    on stderr. Parallelism: ``--parallelism``, else the config's.
+    plan: Plan,
+    provider: Provider,
+    request: ApplyRequest,
+    inputs: Inputs,
+    interrupts: Interrupts,
+    log_lock: LogLock,
+) -> tuple[ApplyReport, AuditLogError | None]:
+    """Apply the plan's changes, recording each in the change log (whose lock the caller
+    holds), and print the audit head on stderr. Parallelism: ``--parallelism``, else the
+    config's. Returns the report and, when the log could not be written (a full disk),
+    the error to raise once the report is printed.
     """
     parallelism = request.parallelism or inputs.config.provider.parallelism
     # From here an interrupt stops the engine instead of unwinding: the change log
     # must never be cut mid-record, and every started write gets an outcome.
     interrupts.applying = True
+    log_path = inputs.config.audit_path
     writer = AuditWriter(
-        inputs.config.audit_path, plan_sha256=plan.changes_sha256, environ=os.environ
+        log_path,
+        plan_sha256=plan.changes_sha256,
+        environ=os.environ,
+        accept_missing_head=request.accept_missing_head,
+        lock=log_lock,
     )
     try:
-        return apply_changes(
+        report = apply_changes(
             plan.changes,
             provider,
             parallelism=parallelism,
@@ -166,8 +190,27 @@ def execute(
             stop=interrupts.stop,
         )
     finally:
-        head = writer.close()
-        err(f"audit head: {head.records} records, sha256 {head.hash} ({inputs.config.audit_path})")
+        try:
+            head = writer.close()
+        except AuditLogError as exc:
+            head_error: AuditLogError | None = exc
+        else:
+            head_error = None
+            err(f"audit head: {head.records} records, sha256 {head.hash} ({log_path})")
+    return report, _log_error(writer, head_error)
+
+
+def _log_error(writer: AuditWriter, head_error: AuditLogError | None) -> AuditLogError | None:
+    if writer.failure is None:
+        return head_error
+    head = writer.head
+    written = "and its head written" if head_error is None else f"but {head_error.message}"
+    return AuditLogError(
+        f"the change log {writer.path} could not be written ({writer.failure}): apply "
+        "stopped, and no change was made after that (see the report above); the log was "
+        f"cut back to its last whole record ({head.records} records) {written}",
+        hint="free space on the log's disk, then run plan to see what is left to do",
+    )
 
 
 def plan_and_apply(
@@ -176,11 +219,13 @@ def plan_and_apply(
     provider: Provider,
     saved: SavedPlan | None,
     interrupts: Interrupts,
+    log_lock: LogLock,
 ) -> int:
     """Plan, show it (when not saved), refuse it if unsafe, confirm and apply.
 
     Returns 0 when there is nothing to do or everything applied, 1 when the user declines
-    or some change did not apply. Raises UnsafePlanError or StalePlanError.
+    or some change did not apply. Raises UnsafePlanError or StalePlanError, and
+    AuditLogError (after printing the report) when the change log could not be written.
     """
     plan = current_plan(request, inputs, provider, saved)
     warn_all(plan.warnings)
@@ -194,8 +239,10 @@ def plan_and_apply(
     if not confirmed(request):
         err("Apply cancelled; nothing was changed.")
         return 1
-    report = execute(plan, provider, request, inputs, interrupts)
+    report, log_error = execute(plan, provider, request, inputs, interrupts, log_lock)
     out(render_apply_report(report))
+    if log_error is not None:
+        raise log_error
     return 0 if report.succeeded else 1
 
 
@@ -217,9 +264,14 @@ def run_apply(request: ApplyRequest) -> int:
     lock = ApplyLock(
         inputs.config.directory, command=command, environ=os.environ, timeout=request.lock_timeout
     )
-    with handling_interrupts() as interrupts, lock:
+    # The log's own lock too: configs elsewhere may share its [audit] path. Both are
+    # taken, and the log checked, before live state is read, so a refused apply has
+    # read and written nothing.
+    log_lock = LogLock(inputs.config.audit_path, timeout=request.lock_timeout)
+    with handling_interrupts() as interrupts, lock, log_lock:
+        check_appendable(inputs.config.audit_path, accept_missing_head=request.accept_missing_head)
         provider = open_provider_for(inputs.config)
         try:
-            return plan_and_apply(request, inputs, provider, saved, interrupts)
+            return plan_and_apply(request, inputs, provider, saved, interrupts, log_lock)
         finally:
             provider.close()
