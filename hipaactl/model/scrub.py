@@ -117,6 +117,7 @@ class Scrubber:
         self._whole: re.Pattern[str] | None = None
         self._fragments: frozenset[str] = frozenset()
         self._fragment_pattern: re.Pattern[str] | None = None
+        self._stale = False
 
     def register(self, secret: str, *, fragments: bool = True) -> None:
         if not secret:
@@ -126,20 +127,26 @@ class Scrubber:
             if current is not None and (current or not fragments):
                 return
             self._secrets[secret] = fragments
-            self._compile()
+            self._stale = True  # compiled on the next scrub: registering is cheap
 
     def clear(self) -> None:
         with self._lock:
             self._secrets.clear()
             self._whole = self._fragment_pattern = None
             self._fragments = frozenset()
+            self._stale = False
 
     @property
     def active(self) -> bool:
-        return self._whole is not None
+        return bool(self._secrets)
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret, in every form, replaced by ``***``."""
+        if self._stale:
+            with self._lock:
+                if self._stale:
+                    self._compile()
+                    self._stale = False
         whole, fragment_pattern = self._whole, self._fragment_pattern
         if whole is None or not text:
             return text
@@ -151,7 +158,7 @@ class Scrubber:
     def scrub_data(self, value: Any) -> Any:
         """A copy of JSON-like ``value`` (dicts, lists, tuples, strings, scalars) with
         every string, keys included, scrubbed; other values are returned as they are."""
-        if self._whole is None:
+        if not self._secrets:
             return value
         if isinstance(value, str):
             return self.scrub(value)

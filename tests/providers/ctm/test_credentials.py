@@ -130,3 +130,34 @@ def test_repr_and_str_mask_both_keys() -> None:
         assert SECRET not in text
         assert ACCESS not in text
     assert repr(credentials) == "Credentials(access_key='***', secret_key='***')"
+
+
+@pytest.mark.parametrize("variable", ["CTM_ACCESS_KEY", "CTM_SECRET_KEY"])
+def test_a_key_that_is_not_latin1_is_refused_without_showing_it(variable: str) -> None:
+    key = "zq7-Łódź-ключ-4242-xy"  # Ł, ź and Cyrillic are outside Latin-1
+    environ = {"CTM_ACCESS_KEY": ACCESS, "CTM_SECRET_KEY": SECRET, variable: key}
+
+    with pytest.raises(AuthenticationError) as caught:
+        load_credentials(environ)
+
+    message = str(caught.value)
+    assert f"{variable} holds a character outside Latin-1" in message
+    assert_secret_free(caught.value, key, "Ł", "ź", "ключ")
+    assert not any(char in message for char in "Łźключ")
+
+
+def test_a_latin1_key_is_accepted() -> None:
+    credentials = load_credentials({"CTM_ACCESS_KEY": "AK-é-ÿ-1", "CTM_SECRET_KEY": SECRET})
+
+    assert credentials.access_key == "AK-é-ÿ-1"
+
+
+def test_loaded_keys_and_the_basic_tokens_are_masked_at_every_sink() -> None:
+    from hipaactl.model.scrub import scrub
+
+    credentials = load_credentials({"CTM_ACCESS_KEY": "AK-é-ÿ-123", "CTM_SECRET_KEY": SECRET})
+
+    for token in credentials.basic_tokens():
+        assert scrub(f"Basic {token}") == "Basic ***"
+    assert scrub(f"{credentials.access_key} {SECRET}") == "*** ***"
+    assert len(credentials.basic_tokens()) == 2  # Latin-1 and UTF-8 differ for é

@@ -757,3 +757,81 @@ def test_workers_share_one_transport(mock: responses.RequestsMock) -> None:
 
     assert harness.transport.stats == TransportStats(requests_sent=200)
     assert harness.calls == 200
+
+
+# -- issue 14: scrubbed whole, before the reason is cut; no proxy for loopback ---------------
+
+
+def fragments_in(text: str, *keys: str) -> list[str]:
+    return sorted({key[i : i + 8] for key in keys for i in range(len(key) - 7)} & _windows(text))
+
+
+def _windows(text: str) -> set[str]:
+    return {text[i : i + 8] for i in range(len(text) - 7)}
+
+
+ECHO_ACCESS = "AK-é f(*)+?[x9-4242"
+ECHO_SECRET = 'sk "q\\é$^|{}\t7w-9f8e'
+
+
+@pytest.mark.parametrize("lead", [185, 190, 195, 199])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode("utf-8"),
+        lambda text: text.encode("latin-1"),  # a server echoing the raw Basic-auth bytes
+        lambda text: json.dumps({"reason": text}).encode(),  # \uXXXX escapes
+        lambda text: json.dumps({"errors": {"base": [text]}}).encode(),  # JSON in JSON
+    ],
+    ids=["utf-8", "latin-1", "json", "json-in-json"],
+)
+def test_a_key_across_the_200_character_cut_leaves_no_fragment(
+    mock: responses.RequestsMock, lead: int, encode: Callable[[str], bytes]
+) -> None:
+    transport = HttpTransport(BASE, Credentials(ECHO_ACCESS, ECHO_SECRET), sleep=lambda _: None)
+    text = "x" * lead + f"{ECHO_SECRET}  \n {ECHO_ACCESS}" + " padding" * 40
+    mock.get(f"{BASE}/accounts", status=422, body=encode(text))
+
+    with pytest.raises(ProviderError) as caught:
+        transport.request("GET", "/accounts")
+
+    assert len(caught.value.reason) <= 200
+    assert fragments_in(str(caught.value), ECHO_ACCESS, ECHO_SECRET) == []
+
+
+def test_a_redirect_to_a_host_named_after_a_key_does_not_show_it(
+    mock: responses.RequestsMock,
+) -> None:
+    transport = HttpTransport(BASE, Credentials("AccessKeyAB12cd", SECRET), sleep=lambda _: None)
+    location = "https://accesskeyab12cd.evil.test/x"  # host names are lowercased
+    mock.get(f"{BASE}/accounts", status=302, headers={"Location": location})
+
+    with pytest.raises(ProviderError) as caught:
+        transport.request("GET", "/accounts")
+
+    assert "redirect to ***.evil.test" in str(caught.value)
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+def test_plain_http_to_loopback_never_goes_through_a_proxy(
+    hang_up_server: tuple[str, list[bytes]], monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    from hipaactl.providers.sandbox.server import ServeOptions, serving
+
+    proxy_url, proxied = hang_up_server
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, proxy_url.removesuffix("/api/v1"))
+    with serving(ServeOptions(accounts=1), environ={}) as sandbox:
+        # The proxy is live: a plain requests call from this environment goes through it.
+        with pytest.raises(requests.RequestException):
+            requests.get(f"{sandbox.url}/accounts", timeout=2)
+        assert len(proxied) == 1
+        transport = real_transport(sandbox.url)
+        try:
+            accounts = transport.request("GET", "/accounts")
+        finally:
+            transport.close()
+
+    assert accounts["accounts"]
+    assert len(proxied) == 1  # hipaactl's request went straight to the sandbox
