@@ -141,20 +141,7 @@ class HostileHandler(BaseHTTPRequestHandler):
             location = f"http://{quote(echo.access, safe='')}.example/{quote(echo.secret)}"
             self._send(302, b"", {"Location": location})
             return
-        data = {
-            "plain": lambda: text.encode("utf-8"),
-            "json": lambda: json.dumps({"reason": text}, ensure_ascii=False).encode("utf-8"),
-            "json_ascii": lambda: json.dumps({"status": "error", "reason": text}).encode(),
-            "json_in_json": lambda: json.dumps(
-                {"errors": {"base": [text, json.dumps(text)]}}
-            ).encode(),
-            "url": lambda: (
-                f"{pad} {quote(echo.access)} {quote_plus(echo.secret)} "
-                f"{quote(echo.secret, safe='')} {quote(echo.secret.encode('latin-1'))}"
-            ).encode(),
-            "latin1_bytes": lambda: text.encode("latin-1"),
-        }[echo.shape]()
-        self._send(echo.status, data)
+        self._send(echo.status, echo_body(echo, text, pad))
 
     def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -164,6 +151,24 @@ class HostileHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+def echo_body(echo: Echo, text: str, pad: str) -> bytes:
+    """The reply body for ``echo.shape``; ``text`` holds the keys and the header."""
+    if echo.shape == "json":
+        return json.dumps({"reason": text}, ensure_ascii=False).encode("utf-8")
+    if echo.shape == "json_ascii":
+        return json.dumps({"status": "error", "reason": text}).encode()
+    if echo.shape == "json_in_json":
+        return json.dumps({"errors": {"base": [text, json.dumps(text)]}}).encode()
+    if echo.shape == "url":
+        return (
+            f"{pad} {quote(echo.access)} {quote_plus(echo.secret)} "
+            f"{quote(echo.secret, safe='')} {quote(echo.secret.encode('latin-1'))}"
+        ).encode()
+    if echo.shape == "latin1_bytes":
+        return text.encode("latin-1")
+    return text.encode("utf-8")
 
 
 @contextlib.contextmanager
