@@ -800,6 +800,13 @@ class AuditWriter:
 
 def _scan_for_append(path: Path, *, accept_missing_head: bool) -> _Scan:
     """The existing log, if it is safe to continue; AuditLogError naming the damage if not."""
+    for target in (path, head_path(path)):
+        if target.is_symlink():
+            raise AuditLogError(
+                f"{target} is a symbolic link, and hipaactl never writes the change log "
+                "through one; refusing to append to it",
+                hint="point [audit] path at the real file, or replace the link with it",
+            )
     data = _read_bytes(path) if path.exists() else b""
     scan = _scan(data)
     verify_hint = f"run `hipaactl audit verify {path}`; {_FRESH_LOG_HINT}"

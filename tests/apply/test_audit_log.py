@@ -1,19 +1,26 @@
 from __future__ import annotations
 
+import errno
+import io
 import json
+import os
+import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hipaactl.apply import audit_log
 from hipaactl.apply.audit_log import (
     GENESIS_HASH,
     AuditHead,
     AuditWriter,
+    LogLock,
     actor_from,
+    check_appendable,
     format_time,
     head_path,
     read_head,
@@ -22,7 +29,8 @@ from hipaactl.apply.audit_log import (
     verify_log,
 )
 from hipaactl.canonical import canonical_json
-from hipaactl.errors import AuditLogError, UsageError
+from hipaactl.errors import AuditLogError, LockError, UsageError
+from hipaactl.model.scrub import register_secret
 
 PLAN = "a" * 64
 START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -454,3 +462,206 @@ def test_read_log_skips_a_partial_last_line_but_not_garbage(log_path: Path) -> N
     rewrite(log_path, ["garbage\n", *lines_of(log_path)])
     with pytest.raises(AuditLogError, match="line 1: not valid JSON"):
         read_log(log_path)
+
+
+# --- issue 14: private files, the log's own lock, a full disk, a missing head ----------
+
+
+def test_the_log_and_its_head_are_private_and_fixed_from_0644(log_path: Path) -> None:
+    write_apply(log_path, "agency.security")
+    log_path.chmod(0o644)
+    head_path(log_path).chmod(0o644)
+
+    write_apply(log_path, "account[1].settings")
+
+    assert stat.S_IMODE(log_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(head_path(log_path).stat().st_mode) == 0o600
+
+
+def test_a_log_that_is_a_symbolic_link_is_not_written_through(
+    log_path: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text("")
+    log_path.parent.mkdir(parents=True)
+    log_path.symlink_to(elsewhere)
+
+    with pytest.raises(AuditLogError, match="symbolic link"):
+        writer(log_path)
+    log_path.unlink()
+    log_path.touch()
+    head_path(log_path).symlink_to(elsewhere)
+    with pytest.raises(AuditLogError, match="symbolic link"):
+        check_appendable(log_path)
+
+    assert elsewhere.read_text() == ""
+
+
+def test_a_second_writer_of_the_same_log_is_refused_while_the_first_is_open(
+    log_path: Path,
+) -> None:
+    with writer(log_path) as first:
+        with pytest.raises(LockError, match="appending to the change log"):
+            writer(log_path)
+        first.started("agency.security", None, {"a": 1})
+        first.finished("agency.security", "applied", None, {"a": 1})
+    write_apply(log_path, "account[1].settings")  # free again once closed
+
+    assert verify_log(log_path).ok
+
+
+def test_a_writer_can_use_a_lock_its_caller_holds(log_path: Path) -> None:
+    with LogLock(log_path) as lock:
+        with writer(log_path, lock=lock) as log:
+            log.started("agency.security", None, None)
+            log.finished("agency.security", "applied", None, None)
+        assert lock.held  # the caller's to release
+    with pytest.raises(RuntimeError, match="held"):
+        writer(log_path, lock=LogLock(log_path))
+
+
+def test_writers_in_threads_sharing_one_log_keep_one_chain(log_path: Path) -> None:
+    def one_apply(number: int) -> None:
+        lock = LogLock(log_path, timeout=10)
+        with lock, writer(log_path, lock=lock) as log:
+            for item in range(5):
+                address = f"account[{number}].user[{item}]"
+                log.started(address, None, {"n": item})
+                log.finished(address, "applied", None, {"n": item})
+
+    threads = [threading.Thread(target=one_apply, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    report = verify_log(log_path)
+    assert report.ok, report.problems
+    assert report.records == 40
+
+
+class FullDisk(io.FileIO):
+    """A log file on a disk that fills up during write number ``fail_at`` (1-based):
+    half of that record reaches the file, then ENOSPC."""
+
+    def __init__(self, path: Path, fail_at: int) -> None:
+        super().__init__(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
+        self.fail_at = fail_at
+        self.writes = 0
+
+    def write(self, data: Any) -> int:
+        self.writes += 1
+        if self.writes == self.fail_at:
+            super().write(bytes(data)[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return super().write(data) or 0
+
+
+@pytest.fixture
+def full_disk_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    def install(fail_at: int) -> None:
+        monkeypatch.setattr(audit_log, "open_append", lambda path: FullDisk(path, fail_at))
+
+    return install
+
+
+def test_a_full_disk_cuts_the_log_back_and_still_writes_the_head(
+    log_path: Path, full_disk_at: Callable[[int], None]
+) -> None:
+    write_apply(log_path, "agency.security")  # 2 records before this apply
+    full_disk_at(3)  # this apply's second started record
+    log = writer(log_path)
+    log.started("account[1].settings", None, {"a": 1})
+    log.finished("account[1].settings", "applied", None, {"a": 1})
+
+    with pytest.raises(AuditLogError, match="No space left on device") as caught:
+        log.started("account[2].settings", None, {"a": 1})
+    assert "cut back to its last whole record (4 records)" in str(caught.value)
+    with pytest.raises(AuditLogError, match="could not be written earlier"):
+        log.finished("account[2].settings", "failed", None, {"a": 1})
+    head = log.close()
+
+    assert log.failure == "No space left on device"
+    assert head.records == 4
+    assert read_head(head_path(log_path)) == head
+    assert log_path.read_bytes().endswith(b"\n")
+    report = verify_log(log_path)
+    assert report.ok, report.problems
+    write_apply(log_path, "account[3].settings")  # the log blocks nothing afterwards
+    assert verify_log(log_path).ok
+
+
+def test_a_full_disk_on_an_outcome_leaves_the_start_open_for_the_next_apply(
+    log_path: Path, full_disk_at: Callable[[int], None]
+) -> None:
+    full_disk_at(2)
+    log = writer(log_path)
+    log.started("agency.security", None, {"a": 1})
+    with pytest.raises(AuditLogError):
+        log.finished("agency.security", "applied", None, {"a": 1})
+    log.close()
+
+    assert any("outcome unknown" in p for p in verify_log(log_path).problems)
+    assert "partial" not in " ".join(verify_log(log_path).problems)
+
+
+def test_a_non_empty_log_whose_head_is_missing_is_refused(log_path: Path) -> None:
+    write_apply(log_path, "agency.security", "account[1].settings")
+    head_path(log_path).unlink()
+    before = log_path.read_bytes()
+
+    with pytest.raises(AuditLogError, match="head .* is missing") as caught:
+        writer(log_path)
+    with pytest.raises(AuditLogError, match="missing"):
+        check_appendable(log_path)
+
+    assert "--accept-missing-head" in str(caught.value)
+    assert log_path.read_bytes() == before
+    assert not head_path(log_path).exists()
+    assert sorted(p.name for p in log_path.parent.iterdir()) == [
+        "audit.jsonl",
+        "audit.jsonl.lock",
+    ]
+
+
+def test_an_accepted_missing_head_is_recorded_in_the_log(log_path: Path) -> None:
+    end = write_apply(log_path, "agency.security")
+    head_path(log_path).unlink()
+
+    assert check_appendable(log_path, accept_missing_head=True) == end
+    with writer(log_path, accept_missing_head=True) as log:
+        log.started("account[1].settings", None, {"a": 1})
+        log.finished("account[1].settings", "applied", None, {"a": 1})
+
+    records = read_log(log_path)
+    assert [r["result"] for r in records] == [
+        "started",
+        "applied",
+        "accepted_missing_head",
+        "started",
+        "applied",
+    ]
+    assert records[2]["address"] == "audit.head"
+    assert records[2]["after"] == end.to_json()
+    assert verify_log(log_path).ok
+
+
+def test_an_empty_or_new_log_needs_no_head(log_path: Path) -> None:
+    assert check_appendable(log_path) == AuditHead(0, GENESIS_HASH)
+    log_path.parent.mkdir(parents=True)
+    log_path.write_bytes(b"")
+
+    write_apply(log_path, "agency.security")
+
+    assert verify_log(log_path).ok
+
+
+def test_records_are_scrubbed_before_they_are_hashed(log_path: Path) -> None:
+    register_secret("SECRET-KEY-123456")
+    with writer(log_path) as log:
+        log.started("agency.security", {"name": "SECRET-KEY-123456"}, None)
+        log.finished("agency.security", "failed", None, None, "HTTP 500: SECRET-KEY-123456")
+
+    assert "SECRET-KEY" not in log_path.read_text()
+    assert [r["error"] for r in read_log(log_path)] == [None, "HTTP 500: ***"]
+    assert verify_log(log_path).ok
