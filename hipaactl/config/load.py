@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -404,7 +405,9 @@ def _build(model: ConfigFileModel, path: Path, data: bytes, key_lines: dict[str,
         attestations=_attestations(model.attestations),
         integrations=_integrations(model),
         overrides=_overrides(model.policy),
-        audit_path=(directory / audit_path).resolve(),
+        # abspath, not resolve: the log itself must not be a symbolic link, and resolving
+        # would hide one from the writer that refuses it (SPEC section 9).
+        audit_path=Path(os.path.abspath(directory / audit_path)),
         key_lines=key_lines,
     )
 

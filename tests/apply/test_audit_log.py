@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import errno
-import io
 import json
-import os
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -13,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from hipaactl.apply import audit_log
 from hipaactl.apply.audit_log import (
     GENESIS_HASH,
     AuditHead,
@@ -31,6 +27,7 @@ from hipaactl.apply.audit_log import (
 from hipaactl.canonical import canonical_json
 from hipaactl.errors import AuditLogError, LockError, UsageError
 from hipaactl.model.scrub import register_secret
+from tests.apply.full_disk import fill_disk_at
 
 PLAN = "a" * 64
 START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -540,27 +537,10 @@ def test_writers_in_threads_sharing_one_log_keep_one_chain(log_path: Path) -> No
     assert report.records == 40
 
 
-class FullDisk(io.FileIO):
-    """A log file on a disk that fills up during write number ``fail_at`` (1-based):
-    half of that record reaches the file, then ENOSPC."""
-
-    def __init__(self, path: Path, fail_at: int) -> None:
-        super().__init__(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
-        self.fail_at = fail_at
-        self.writes = 0
-
-    def write(self, data: Any) -> int:
-        self.writes += 1
-        if self.writes == self.fail_at:
-            super().write(bytes(data)[: len(data) // 2])
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return super().write(data) or 0
-
-
 @pytest.fixture
 def full_disk_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
     def install(fail_at: int) -> None:
-        monkeypatch.setattr(audit_log, "open_append", lambda path: FullDisk(path, fail_at))
+        fill_disk_at(monkeypatch, fail_at)
 
     return install
 
@@ -610,7 +590,7 @@ def test_a_non_empty_log_whose_head_is_missing_is_refused(log_path: Path) -> Non
     head_path(log_path).unlink()
     before = log_path.read_bytes()
 
-    with pytest.raises(AuditLogError, match="head .* is missing") as caught:
+    with pytest.raises(AuditLogError, match=r"head .* is missing") as caught:
         writer(log_path)
     with pytest.raises(AuditLogError, match="missing"):
         check_appendable(log_path)
