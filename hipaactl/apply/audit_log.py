@@ -11,7 +11,7 @@ API call and ``"applied"``, ``"failed"`` or ``"unknown"`` after it. A record hol
 ``hipaactl_version``  the version that wrote the record
 ``plan_sha256``       the ``changes_sha256`` of the plan being applied
 ``address``           the resource written, e.g. ``account[1001].settings``
-``result``            started | applied | failed | unknown
+``result``            started | applied | failed | unknown | accepted_missing_head
 ``before``, ``after`` the change's values (objects, or null)
 ``error``             null, or the failure's message
 ``prev``              the previous record's ``hash``; 64 zeros for the first record
@@ -23,7 +23,22 @@ checks the log against that head (or a head hash kept elsewhere, e.g. in CI outp
 
 A writer that opens a log holding ``started`` records with no outcome (a run that was
 killed mid-write) first appends an ``unknown`` outcome for each, copying its address,
-values and plan digest, so the gap stays documented and later logs verify clean.
+values and plan digest, so the gap stays documented and later logs verify clean. A
+non-empty log whose head is missing is refused (``check_appendable``) unless the caller
+accepts it (``--accept-missing-head``); the writer then first appends an
+``accepted_missing_head`` record (address ``audit.head``, ``after`` the end it continued).
+
+Writing (SPEC sections 9 and 13), the API the apply command and the evidence bundle use:
+
+- ``LogLock(log)``: the log's own file lock (``<log>.lock``); configs in different
+  directories that share one log take turns under it.
+- ``check_appendable(log, accept_missing_head=...)``: read-only; the log's end, or
+  AuditLogError saying why an apply must not append to it.
+- ``AuditWriter(log, plan_sha256=..., environ=..., lock=held_lock)``: appends records
+  (scrubbed of credentials before they are hashed), 0600 and never through a symbolic
+  link; a failed write (ENOSPC) cuts the log back to its last whole record and stops
+  all later appends; ``close()`` writes the head into space reserved at open.
+- ``verify_log``, ``read_log``, ``read_head``, ``record_hash``: reading and checking.
 """
 
 from __future__ import annotations
