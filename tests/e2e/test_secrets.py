@@ -198,3 +198,42 @@ def test_errors_and_debug_tracebacks_never_show_the_credentials(
     assert "Traceback (most recent call last)" in traceback
     assert "ValueError: unexpected failure inside the HTTP client" in traceback
     assert_nowhere(list(runs.values()), tmp_path)
+
+
+def test_a_key_that_is_not_latin1_is_refused_without_showing_it(
+    tmp_path: Path,
+    strict_server: SandboxServer,
+    hipaactl: Hipaactl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "zq7-Łódź-ключ-4242-xyz"
+    monkeypatch.setenv("CTM_SECRET_KEY", key)
+    config = str(write_config(tmp_path, strict_server.url))
+
+    run = hipaactl("--debug", "-c", config, "plan")
+
+    assert run.code == 1, run.output
+    assert "CTM_SECRET_KEY holds a character outside Latin-1" in run.stderr
+    assert not any(char in run.output for char in "Łźключ")
+    assert not any(key[i : i + 8] in run.output for i in range(len(key) - 7))
+    assert strict_server.stats().requests == 0  # refused before any request
+
+
+@pytest.mark.usefixtures("keys")
+def test_plain_http_to_this_machine_ignores_proxy_variables(
+    tmp_path: Path,
+    strict_server: SandboxServer,
+    hipaactl: Hipaactl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dead_proxy = closed_port_url().removesuffix("/api/v1")
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, dead_proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    config = str(write_config(tmp_path, strict_server.url))
+
+    run = hipaactl("-c", config, "plan")
+
+    assert run.code == 0, run.output
+    assert "proxy" not in run.stderr.lower()
