@@ -518,6 +518,7 @@ class LogLock:
 
     @property
     def held(self) -> bool:
+        """True between a successful ``acquire`` and ``release``."""
         return self._held
 
     def __enter__(self) -> LogLock:
@@ -533,6 +534,9 @@ class LogLock:
         self.release()
 
     def acquire(self) -> None:
+        """Take the lock, waiting up to ``timeout`` seconds; creates the log's folder and
+        the lock file (0600) if needed. Raises LockError naming the log when another run
+        holds it, or when the lock file cannot be created."""
         path = log_lock_path(self.log_path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -548,6 +552,7 @@ class LogLock:
         self._held = True
 
     def release(self) -> None:
+        """Let the next run append; harmless when not held. The lock file stays."""
         if self._held:
             self._held = False
             self._file_lock.release()

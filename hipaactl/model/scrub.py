@@ -120,6 +120,7 @@ class Scrubber:
         self._stale = False
 
     def register(self, secret: str, *, fragments: bool = True) -> None:
+        """Mask ``secret`` from the next ``scrub`` on; an empty one is ignored."""
         if not secret:
             return
         with self._lock:
@@ -130,6 +131,7 @@ class Scrubber:
             self._stale = True  # compiled on the next scrub: registering is cheap
 
     def clear(self) -> None:
+        """Forget every registered secret."""
         with self._lock:
             self._secrets.clear()
             self._whole = self._fragment_pattern = None
@@ -138,6 +140,7 @@ class Scrubber:
 
     @property
     def active(self) -> bool:
+        """True when some secret is registered."""
         return bool(self._secrets)
 
     def scrub(self, text: str) -> str:
@@ -203,6 +206,7 @@ def register_secret(secret: str, *, fragments: bool = True) -> None:
 
 
 def register_secrets(secrets: Iterable[str], *, fragments: bool = True) -> None:
+    """``register_secret`` for each of ``secrets``."""
     for secret in secrets:
         SCRUBBER.register(secret, fragments=fragments)
 
