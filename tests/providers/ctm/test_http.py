@@ -822,7 +822,8 @@ def test_plain_http_to_loopback_never_goes_through_a_proxy(
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(variable, proxy_url.removesuffix("/api/v1"))
-    with serving(ServeOptions(accounts=1), environ={}) as sandbox:
+    keys = {"CTM_ACCESS_KEY": ACCESS, "CTM_SECRET_KEY": SECRET}
+    with serving(ServeOptions(accounts=1), environ=keys) as sandbox:
         # The proxy is live: a plain requests call from this environment goes through it.
         with pytest.raises(requests.RequestException):
             requests.get(f"{sandbox.url}/accounts", timeout=2)
