@@ -75,7 +75,9 @@ def notification(nid: str = "N1", fields: tuple[str, ...] = ("call_date",)) -> N
 
 
 def trigger(tid: str = "T1", fields: tuple[str, ...] = ("call_date",)) -> Trigger:
-    return Trigger(id=tid, name=f"Trigger {tid}", kind="webhook", fields=fields)
+    """A trigger whose one send_email action names ``fields`` as placeholders."""
+    text = " ".join(f"{{{{{f}}}}}" for f in fields)
+    return Trigger(id=tid, name=f"Trigger {tid}", action_types=("send_email",), texts=(text,))
 
 
 def account(account_id: int = 1001, **collections: Any) -> AccountState:

@@ -236,6 +236,7 @@ def plan_and_apply(
             out(NO_CHANGES + "\n")
         return 0
     refuse_unsafe(plan, request.force)
+    provider.check_writes(plan.changes)  # e.g. inferred endpoints without the opt-in
     if not confirmed(request):
         err("Apply cancelled; nothing was changed.")
         return 1

@@ -421,6 +421,7 @@ def _provider(provider: ProviderModel, directory: Path) -> ProviderSettings:
         rate_limit=provider.rate_limit,
         parallelism=provider.parallelism,
         endpoints=dict(sorted(endpoints.items())),
+        allow_inferred_writes=provider.allow_inferred_writes,
     )
 
 
@@ -432,6 +433,9 @@ def _agency_security(agency: AgencyModel | None) -> AgencySecurityDesired:
         idle_timeout_minutes=security.idle_timeout_minutes,
         two_factor=security.two_factor,
         require_login_for_recordings=security.require_login_for_recordings,
+        allow_account_override=security.allow_account_override,
+        allow_email_mfa=security.allow_email_mfa,
+        recording_link_expiry_days=security.recording_link_expiry_days,
     )
 
 
@@ -460,7 +464,10 @@ def _account_desired(
         phi_fields=_first(n.phi_fields for n in notifications),
         extra_phi_fields=tuple(extra_phi_fields),
         users_mode=_first(x.users.mode for x in layers if x.users is not None),
-        users=tuple(UserDesired(u.email, u.first_name, u.last_name, u.role) for u in users),
+        users=tuple(
+            UserDesired(u.email, u.first_name, u.last_name, u.role, index)
+            for index, u in enumerate(users)
+        ),
     )
 
 

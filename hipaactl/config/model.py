@@ -32,6 +32,8 @@ class ProviderSettings:
     rate_limit: float = DEFAULT_RATE_LIMIT
     parallelism: int = DEFAULT_PARALLELISM
     endpoints: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # ctm only: write to the inferred endpoints (SPEC section 4); the sandbox ignores it.
+    allow_inferred_writes: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,22 @@ class AgencySecurityDesired:
     idle_timeout_minutes: int | None = None
     two_factor: TwoFactor | None = None
     require_login_for_recordings: bool | None = None
+    allow_account_override: bool | None = None
+    allow_email_mfa: bool | None = None
+    recording_link_expiry_days: int | None = None
 
 
 @dataclass(frozen=True)
 class UserDesired:
+    """A declared user; names are managed only where declared (None: left alone), and
+    are needed only to create the user. ``index`` is its position in its account's
+    ``[[account.user]]`` list, for messages (``account[#0].user[#1].first_name``)."""
+
     email: str
-    first_name: str
-    last_name: str
+    first_name: str | None
+    last_name: str | None
     role: Role
+    index: int = 0
 
     @property
     def key(self) -> str:

@@ -109,11 +109,12 @@ class AccountSettingsModel(_Model):
 
 
 class UserModel(_Model):
-    """One individual login (never a shared one)."""
+    """One individual login (never a shared one). Names are managed only where declared,
+    and are needed only when apply must create the user."""
 
     email: Email
-    first_name: NonBlank
-    last_name: NonBlank
+    first_name: NonBlank | None = None
+    last_name: NonBlank | None = None
     role: Role
 
 
@@ -149,6 +150,11 @@ class ProviderModel(_Model):
     rate_limit: float = Field(default=DEFAULT_RATE_LIMIT, gt=0, allow_inf_nan=False)
     parallelism: int = Field(default=DEFAULT_PARALLELISM, ge=1, le=64)
     endpoints: EndpointsModel | None = None
+    allow_inferred_writes: bool = Field(
+        default=False,
+        description="ctm only: write to the inferred endpoints (agency_security, "
+        "account_settings, notifications); run `hipaactl doctor` first",
+    )
 
 
 class AgencySecurityModel(_Model):
@@ -157,6 +163,15 @@ class AgencySecurityModel(_Model):
     idle_timeout_minutes: int | None = Field(default=None, ge=1, le=1440)
     two_factor: TwoFactor | None = None
     require_login_for_recordings: bool | None = None
+    allow_account_override: bool | None = Field(
+        default=None, description="whether accounts may weaken these settings"
+    )
+    allow_email_mfa: bool | None = Field(
+        default=None, description="whether email is accepted as a second factor"
+    )
+    recording_link_expiry_days: int | None = Field(
+        default=None, ge=1, le=30, description="days after which recording links stop working"
+    )
 
 
 class AgencyModel(_Model):

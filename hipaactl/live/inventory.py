@@ -10,7 +10,7 @@ from typing import Any
 from hipaactl.canonical import canonical_json
 from hipaactl.model.addresses import AGENCY_ADDRESS, account_address, resource_address
 from hipaactl.model.changes import ResourceType
-from hipaactl.model.state import AccountState, LiveState
+from hipaactl.model.state import AccountState, LiveState, raw_value
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,11 @@ class LiveResource:
 
 
 def plain(value: Any) -> dict[str, Any]:
-    """A flat state dataclass as JSON-able values (tuples become lists). Much cheaper
-    than ``dataclasses.asdict``, which deep-copies, on 10,000-account agencies."""
+    """A flat state dataclass as JSON-able values, as read: tuples become lists and an
+    unrecognised value is its raw JSON (shown and logged as it is, never as null). Much
+    cheaper than ``dataclasses.asdict``, which deep-copies, on 10,000-account agencies."""
     return {
-        f.name: list(v) if isinstance(v := getattr(value, f.name), tuple) else v
+        f.name: list(v) if isinstance(v := raw_value(getattr(value, f.name)), tuple) else v
         for f in fields(value)
     }
 
@@ -47,6 +48,7 @@ def account_resources(account: AccountState) -> Iterator[LiveResource]:
         ("call_settings", "call_settings", account.call_settings),
         ("notification", "notification", account.notifications),
         ("trigger", "trigger", account.triggers),
+        ("webhook", "webhook", account.webhooks),
         ("number", "number", account.numbers),
         ("integration", "integration", account.integrations),
     )

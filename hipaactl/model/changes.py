@@ -18,6 +18,7 @@ ResourceType = Literal[
     "user",
     "notification",
     "trigger",
+    "webhook",
     "number",
     "plan",
     "integration",
@@ -41,6 +42,8 @@ KIND_RESOURCE_TYPES: Mapping[ResourceKind, ResourceType] = {
     "triggers": "trigger",
     "numbers": "number",
     "integrations": "integration",
+    "webhooks": "webhook",
+    "plan": "plan",
 }
 
 JsonMap = Mapping[str, Any]

@@ -1,18 +1,30 @@
 """Frozen dataclasses of normalized live state, independent of any API's JSON.
 
 A field that is ``None`` could not be read (an inferred field the API did not return);
-a collection that is ``None`` was not read in this run.
+a collection that is ``None`` was not read in this run. A setting that CTM returned
+with a value this project does not recognise (``15.0`` where an integer is expected,
+``"weekly"`` where a redaction schedule is) is kept as ``Unrecognized(raw)``: shown and
+logged as it is, never as null, and never evaluated by a rule (SPEC section 3).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeAlias, TypeVar
 
 TwoFactor = Literal["every_login", "every_30_days", "off"]
 TranscriptionMode = Literal["standard", "secure", "enhanced"]
 RedactionSchedule = Literal["off", "manual", "daily", "30_days", "60_days", "90_days"]
-Role = Literal["admin", "call_manager", "report_manager", "agent"]
+Role = Literal[
+    "admin",
+    "call_manager",
+    "report_manager",
+    "agent",
+    "billing_manager",
+    "marketing_manager",
+    "agency_admin",
+    "agency_billing_manager",
+]
 NotificationKind = Literal["email", "sms", "export", "webhook"]
 
 TWO_FACTOR_MODES: tuple[TwoFactor, ...] = ("every_login", "every_30_days", "off")
@@ -25,7 +37,22 @@ REDACTION_SCHEDULES: tuple[RedactionSchedule, ...] = (
     "60_days",
     "90_days",
 )
-ROLES: tuple[Role, ...] = ("admin", "call_manager", "report_manager", "agent")
+# The roles the config may declare: CTM's eight UI roles (SPEC section 2; CTM support
+# article "User Roles"). A live role may be any string CTM returns.
+ROLES: tuple[Role, ...] = (
+    "admin",
+    "call_manager",
+    "report_manager",
+    "agent",
+    "billing_manager",
+    "marketing_manager",
+    "agency_admin",
+    "agency_billing_manager",
+)
+# Roles that count as an admin for the last-admin guard (SPEC section 3).
+ADMIN_ROLES: frozenset[str] = frozenset({"admin", "agency_admin"})
+# Roles whose grant is a promotion the unsafe guard names (SPEC section 6).
+PRIVILEGED_ROLES: frozenset[str] = frozenset({"admin", "agency_admin", "agency_billing_manager"})
 
 # The resource kinds of an account that a run may read.
 ResourceKind = Literal[
@@ -36,6 +63,8 @@ ResourceKind = Literal[
     "triggers",
     "numbers",
     "integrations",
+    "webhooks",
+    "plan",
 ]
 RESOURCE_KINDS: tuple[ResourceKind, ...] = (
     "settings",
@@ -45,22 +74,58 @@ RESOURCE_KINDS: tuple[ResourceKind, ...] = (
     "triggers",
     "numbers",
     "integrations",
+    "webhooks",
+    "plan",
 )
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Unrecognized:
+    """A live value CTM returned that is not of the expected type or set, kept as is."""
+
+    raw: Any
+
+    def __str__(self) -> str:
+        return repr(self.raw)
+
+    def __hash__(self) -> int:
+        # The raw value may be a list or an object; its repr is hashable.
+        return hash(repr(self.raw))
+
+
+# A setting as read: the recognised value, ``Unrecognized`` (present, not understood)
+# or ``None`` (missing).
+Setting: TypeAlias = T | Unrecognized | None
+
+
+def recognized(value: T | Unrecognized | None) -> T | None:
+    """The value when it was recognised, else None (unknown to every rule)."""
+    return None if isinstance(value, Unrecognized) else value
+
+
+def raw_value(value: Any) -> Any:
+    """The JSON value as read: an ``Unrecognized`` gives back what CTM sent."""
+    return value.raw if isinstance(value, Unrecognized) else value
 
 
 @dataclass(frozen=True, slots=True)
 class AgencySecurity:
-    idle_timeout_minutes: int | None
-    two_factor: TwoFactor | None
-    require_login_for_recordings: bool | None
+    idle_timeout_minutes: Setting[int]
+    two_factor: Setting[TwoFactor]
+    require_login_for_recordings: Setting[bool]
+    allow_account_override: Setting[bool] = None
+    allow_email_mfa: Setting[bool] = None
+    recording_link_expiry_days: Setting[int] = None  # 0: links never expire
 
 
 @dataclass(frozen=True, slots=True)
 class AccountSettings:
-    encrypted_recordings: bool | None
-    encrypted_recording_storage: bool | None
-    transcription_mode: TranscriptionMode | None
-    redaction_schedule: RedactionSchedule | None
+    encrypted_recordings: Setting[bool]
+    encrypted_recording_storage: Setting[bool]
+    transcription_mode: Setting[TranscriptionMode]
+    redaction_schedule: Setting[RedactionSchedule]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +134,23 @@ class CallSettings:
 
     id: str
     name: str
-    inbound_recordings_on: bool
-    outbound_recording_on: bool
-    transcription: bool
-    callerid_enabled: bool
-    premium_callerid_enabled: bool
+    inbound_recordings_on: Setting[bool]
+    outbound_recording_on: Setting[bool]
+    transcription: Setting[bool]
+    callerid_enabled: Setting[bool]  # inferred: one third-party schema only
+    premium_callerid_enabled: Setting[bool]
 
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """One login of an account. ``role`` is any string CTM returns, kept as it is."""
+
     email: str
     first_name: str
     last_name: str
-    role: Role
+    role: str
     status: str = "active"
-    id: str | None = None
+    id: str | None = None  # CTM's ``id`` (a string), never ``uid``
 
     @property
     def key(self) -> str:
@@ -101,10 +168,28 @@ class Notification:
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
+    """A CTM "automator" (read only). ``action_types`` are the ``type`` of every action of
+    every routing rule; ``texts`` every string those actions hold, whatever the field:
+    None when some action could not be read."""
+
     id: str
     name: str
-    kind: str
-    fields: tuple[str, ...] | None
+    action_types: tuple[str, ...] | None
+    texts: tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A webhook (read only): it posts call records to a receiver. Only the scheme and
+    host of ``weburl`` are kept: its path or query may carry a token, and the receiver's
+    username and password are dropped when the reply is mapped (SPEC section 4)."""
+
+    id: str
+    name: str
+    scheme: str | None
+    host: str | None
+    with_resource_url: Setting[bool]
+    position: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,24 +197,26 @@ class TrackingNumber:
     id: str
     number: str
     name: str
-    hipaa_eligible: bool | None
+    hipaa_eligible: Setting[bool]
 
 
 @dataclass(frozen=True, slots=True)
 class Integration:
     id: str
     name: str
-    enabled: bool
+    enabled: Setting[bool]
 
 
 @dataclass(frozen=True, slots=True)
 class AccountInfo:
-    """What the account listing returns for every account of the agency."""
+    """What the account listing returns for every account of the agency. ``plan`` is
+    None when the list does not carry it (CTM's does not): it is read from the account
+    detail when a loaded pack checks it."""
 
     id: int
     name: str
-    status: str
-    plan: str
+    status: str  # a list of statuses is joined with ", "
+    plan: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +229,17 @@ class AccountState:
     triggers: tuple[Trigger, ...] | None = None
     numbers: tuple[TrackingNumber, ...] | None = None
     integrations: tuple[Integration, ...] | None = None
+    webhooks: tuple[Webhook, ...] | None = None
 
     @property
     def id(self) -> int:
         """The CTM account id (``info.id``)."""
         return self.info.id
+
+    @property
+    def plan(self) -> str | None:
+        """The account's plan, None when it was not read."""
+        return self.info.plan
 
 
 @dataclass(frozen=True, slots=True)

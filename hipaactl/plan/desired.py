@@ -14,7 +14,7 @@ from typing import Any
 from hipaactl.config.model import AccountDesired, Config
 from hipaactl.model.addresses import AGENCY_ADDRESS, resource_address
 from hipaactl.model.changes import ResourceType
-from hipaactl.model.state import AccountState, AgencySecurity, ResourceKind
+from hipaactl.model.state import AccountState, AgencySecurity, ResourceKind, recognized
 from hipaactl.policy.model import Pack
 from hipaactl.policy.phi import phi_fields_for
 
@@ -35,11 +35,20 @@ class DesiredResource:
 
 
 @dataclass(frozen=True)
+class DesiredUser:
+    """One declared user: its declared values (names only where declared) and the
+    config key that declares it (``account[#0].user[#1]``), for plan-time errors."""
+
+    values: Mapping[str, str] = field(hash=False)
+    key_path: str = ""
+
+
+@dataclass(frozen=True)
 class DesiredUsers:
     """The declared users of one account; ``exact`` removes the undeclared ones."""
 
     account_id: int
-    users: tuple[Mapping[str, str], ...] = field(hash=False)
+    users: tuple[DesiredUser, ...] = field(hash=False)
     exact: bool = False
 
 
@@ -78,7 +87,7 @@ def kinds_to_manage(desired: AccountDesired) -> frozenset[ResourceKind]:
     if desired.users or desired.users_mode == "exact":
         kinds.add("users")
     if desired.phi_fields == "strip":
-        kinds.update(("notifications", "triggers"))
+        kinds.add("notifications")
     return frozenset(kinds)
 
 
@@ -139,7 +148,7 @@ def _login_required(config: Config, agency: AgencySecurity | None) -> tuple[bool
     """Whether login is required to hear recordings after the plan, and whether that
     value comes from a planned change (so dependent changes must wait for it)."""
     declared = config.agency_security.require_login_for_recordings
-    live_value = agency.require_login_for_recordings if agency else None
+    live_value = recognized(agency.require_login_for_recordings) if agency else None
     if declared is None:
         return live_value, False
     return declared, declared != live_value
@@ -156,35 +165,31 @@ def _field_list_resources(
         packs, extra=desired.extra_phi_fields, require_login_for_recordings=login_required
     )
     found: list[DesiredResource] = []
-    lists = (
-        ("notification", account.notifications or ()),
-        ("trigger", account.triggers or ()),
-    )
-    for kind, items in lists:
-        for item in items:
-            if item.fields is None:
-                continue  # fields not readable: nothing to compute from (check reports it)
-            kept = tuple(f for f in item.fields if f not in phi)
-            removed = sorted(set(item.fields) - set(kept))
-            keeps_login_field = login_planned and "recording_url" in kept
-            depends = (AGENCY_ADDRESS,) if keeps_login_field and removed else ()
-            reasons = [f"removes PHI fields: {', '.join(removed)}"] if removed else []
-            if depends:
-                reasons.append(
-                    "keeps recording_url: safe once agency.security requires login to hear "
-                    "recordings"
-                )
-            found.append(
-                DesiredResource(
-                    address=resource_address(account.id, kind, item.id),
-                    resource_type="notification" if kind == "notification" else "trigger",
-                    account_id=account.id,
-                    object_id=item.id,
-                    values={"fields": list(kept)},
-                    depends_on=depends,
-                    reasons=tuple(reasons),
-                )
+    # Triggers are read only (CTM publishes no write shape): only notifications are
+    # stripped; a trigger that sends PHI is a manual action.
+    for item in account.notifications or ():
+        if item.fields is None:
+            continue  # fields not readable: nothing to compute from (check reports it)
+        kept = tuple(f for f in item.fields if f not in phi)
+        removed = sorted(set(item.fields) - set(kept))
+        keeps_login_field = login_planned and "recording_url" in kept
+        depends = (AGENCY_ADDRESS,) if keeps_login_field and removed else ()
+        reasons = [f"removes PHI fields: {', '.join(removed)}"] if removed else []
+        if depends:
+            reasons.append(
+                "keeps recording_url: safe once agency.security requires login to hear recordings"
             )
+        found.append(
+            DesiredResource(
+                address=resource_address(account.id, "notification", item.id),
+                resource_type="notification",
+                account_id=account.id,
+                object_id=item.id,
+                values={"fields": list(kept)},
+                depends_on=depends,
+                reasons=tuple(reasons),
+            )
+        )
     return found
 
 
@@ -220,8 +225,20 @@ def _desired_users(config: Config, account: AccountState) -> DesiredUsers | None
     desired = desired_for_account(config, account.id)
     if not desired.users and desired.users_mode != "exact":
         return None
+    spec = config.spec_for(account.id)
+    prefix = f"account[#{spec.index}]" if spec is not None else "defaults"
     users = tuple(
-        {"email": u.email, "first_name": u.first_name, "last_name": u.last_name, "role": u.role}
+        DesiredUser(
+            _declared(
+                {
+                    "email": u.email,
+                    "first_name": u.first_name,
+                    "last_name": u.last_name,
+                    "role": u.role,
+                }
+            ),
+            f"{prefix}.user[#{u.index}]",
+        )
         for u in desired.users
     )
     return DesiredUsers(account.id, users, exact=desired.users_mode == "exact")
@@ -236,6 +253,9 @@ def resolve_agency(config: Config, agency: AgencySecurity | None) -> DesiredReso
             "idle_timeout_minutes": config.agency_security.idle_timeout_minutes,
             "two_factor": config.agency_security.two_factor,
             LOGIN_REQUIRED_FIELD: config.agency_security.require_login_for_recordings,
+            "allow_account_override": config.agency_security.allow_account_override,
+            "allow_email_mfa": config.agency_security.allow_email_mfa,
+            "recording_link_expiry_days": config.agency_security.recording_link_expiry_days,
         }
     )
     if not values or agency is None:

@@ -8,11 +8,18 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from hipaactl.config.model import Config
+from hipaactl.errors import ConfigError, ConfigIssue
 from hipaactl.live.inventory import LiveResource, account_resources, agency_resource
 from hipaactl.model.addresses import resource_address
 from hipaactl.model.changes import ACTION_ORDER, Change
 from hipaactl.model.state import AccountState, AgencySecurity, LiveState, User
-from hipaactl.plan.desired import DesiredResource, DesiredUsers, resolve_account, resolve_agency
+from hipaactl.plan.desired import (
+    DesiredResource,
+    DesiredUser,
+    DesiredUsers,
+    resolve_account,
+    resolve_agency,
+)
 from hipaactl.policy.model import Pack
 
 
@@ -63,14 +70,38 @@ def _user_values(user: User) -> dict[str, Any]:
     }
 
 
-def _user_changes(account: AccountState, desired: DesiredUsers) -> list[Change]:
+NAME_FIELDS = ("first_name", "last_name")
+
+
+def _require_names(config: Config, wanted: DesiredUser, address: str) -> None:
+    """A user apply must create needs both names (SPEC section 3): a plan-time error
+    naming the key, never a create CTM would refuse halfway through an apply."""
+    missing = [name for name in NAME_FIELDS if name not in wanted.values]
+    if missing:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    file=str(config.path),
+                    key=f"{wanted.key_path}.{name}",
+                    line=config.key_lines.get(wanted.key_path),
+                    message=f"{address} does not exist in CTM, so apply must create it, "
+                    f"which needs {name}",
+                )
+                for name in missing
+            ]
+        )
+
+
+def _user_changes(config: Config, account: AccountState, desired: DesiredUsers) -> list[Change]:
     live_users = {u.key: u for u in account.users or ()}
-    declared = {u["email"].lower(): u for u in desired.users}
+    declared = {u.values["email"].lower(): u for u in desired.users}
     changes: list[Change] = []
-    for key, wanted in declared.items():
+    for key, declared_user in declared.items():
+        wanted = declared_user.values
         address = resource_address(account.id, "user", key)
         current = live_users.get(key)
         if current is None:
+            _require_names(config, declared_user, address)
             changes.append(
                 Change(
                     address,
@@ -157,7 +188,7 @@ def diff_account(
     index = {r.address: r for r in account_resources(account)}
     changes = diff_resources(desired.resources, index)
     if desired.users is not None:
-        changes.extend(_user_changes(account, desired.users))
+        changes.extend(_user_changes(config, account, desired.users))
     return changes
 
 

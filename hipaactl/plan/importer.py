@@ -10,6 +10,7 @@ leaves it unmanaged, and a comment says why.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -29,7 +30,15 @@ from hipaactl.config.model import (
 )
 from hipaactl.live.scope import find_exclusion
 from hipaactl.model.addresses import AGENCY_ADDRESS, account_address, quoted, resource_address
-from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, CallSettings, User
+from hipaactl.model.state import (
+    ROLES,
+    AccountInfo,
+    AccountState,
+    AgencySecurity,
+    CallSettings,
+    Unrecognized,
+    User,
+)
 from hipaactl.plan.desired import (
     CALL_SETTINGS_KEYS,
     SETTINGS_KEYS,
@@ -296,6 +305,17 @@ def _attestations_section(config: Config) -> dict[str, Any]:
 # -- live values ---------------------------------------------------------------------------
 
 
+def _inexpressible(key: str, value: Any) -> str | None:
+    """Why a live value can't be written to the config, or None when it can."""
+    if value is None:
+        return "it could not be read"
+    if isinstance(value, Unrecognized):
+        return f"the live value {json.dumps(value.raw)} is not one the config can express"
+    if key == "recording_link_expiry_days" and value == 0:
+        return "the live value is 0 (links never expire), which the config cannot express"
+    return None
+
+
 def agency_table(agency: AgencySecurity | None) -> tuple[Table, list[str]]:
     """``[agency.security]`` with each key read live; keys not read are left out with a
     comment and a note (the second item).
@@ -304,9 +324,10 @@ def agency_table(agency: AgencySecurity | None) -> tuple[Table, list[str]]:
     notes: list[str] = []
     for key in AGENCY_KEYS:
         value = None if agency is None else getattr(agency, key)
-        if value is None:
-            items.append(f"{key} left out: it could not be read")
-            notes.append(f"{AGENCY_ADDRESS}.{key} left out: it could not be read")
+        reason = _inexpressible(key, value)
+        if reason is not None:
+            items.append(f"{key} left out: {reason}")
+            notes.append(f"{AGENCY_ADDRESS}.{key} left out: {reason}")
         else:
             items.append(Entry(key, value, f"{AGENCY_ADDRESS}.{key}"))
     return Table("[agency.security]", tuple(items)), notes
@@ -328,8 +349,9 @@ def settings_keys(state: AccountState) -> AccountValues:
         if key == TRANSCRIPTION_KEY:
             continue
         value = None if state.settings is None else getattr(state.settings, live_field)
-        if value is None:
-            found.notes.append(f"{key} left out: {live_field} could not be read")
+        reason = _inexpressible(live_field, value)
+        if reason is not None:
+            found.notes.append(f"{key} left out: {live_field}: {reason}")
         else:
             found.values[key] = value
     return found
@@ -370,16 +392,21 @@ def profile_keys(state: AccountState) -> AccountValues:
         return found
     for key in keys:
         value, note = agreed_profile_value(key, profiles)
+        if note is None:
+            note = _inexpressible(key, value)
+            note = None if note is None else f"{key} left out: {note}"
         if note is not None:
             found.notes.append(note)
         elif key != TRANSCRIPTION_KEY:
             found.values[key] = value
         elif value is False:
             found.values[key] = OFF
-        elif state.settings is None or state.settings.transcription_mode is None:
+        elif state.settings is None or not isinstance(
+            mode := state.settings.transcription_mode, str
+        ):
             found.notes.append(f"{key} left out: transcription_mode could not be read")
         else:
-            found.values[key] = state.settings.transcription_mode
+            found.values[key] = mode
     return found
 
 
@@ -431,10 +458,29 @@ def unique_users(users: Iterable[User]) -> list[User]:
     return list(seen.values())
 
 
+def expressible_users(users: Iterable[User]) -> tuple[list[User], list[str]]:
+    """The users the config can declare, and a note for each one whose live role it
+    cannot (any string CTM returns is kept; the config knows SPEC section 2's roles)."""
+    kept: list[User] = []
+    notes: list[str] = []
+    for user in unique_users(users):
+        if user.role in ROLES:
+            kept.append(user)
+        else:
+            notes.append(
+                f"user {user.key} left out: its live role {json.dumps(user.role)} is not one "
+                "the config can express"
+            )
+    return kept, notes
+
+
 def user_tables(index: int, users: Iterable[User]) -> list[Table]:
     """One ``[[account.user]]`` per distinct user; a user not active in CTM gets a comment."""
     tables = []
-    for position, user in enumerate(unique_users(users)):
+    kept, notes = expressible_users(users)
+    if notes:
+        tables.append(Table(None, tuple(notes)))
+    for position, user in enumerate(kept):
         prefix = format_key_path(("account", index, "user", position))
         entries = tuple(
             Entry(key, getattr(user, key), f"{prefix}.{key}")
@@ -453,7 +499,7 @@ def account_addresses(index: int, state: AccountState) -> dict[str, tuple[str, s
         resource_address(state.id, "settings"): (prefix, "settings"),
         profile: (prefix, "call_settings"),
     }
-    for position, user in enumerate(unique_users(state.users or ())):
+    for position, user in enumerate(expressible_users(state.users or ())[0]):
         user_prefix = format_key_path(("account", index, "user", position))
         found[f"{account_address(state.id)}.user[{quoted(user.key)}]"] = (user_prefix, "user")
     return found

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from hipaactl.config.model import Config
 from hipaactl.live.scope import Scope
 from hipaactl.model.changes import ManualAction
-from hipaactl.model.state import LiveState
+from hipaactl.model.state import LiveState, recognized
 from hipaactl.policy.evaluate import ConfigRefs, evaluate
 from hipaactl.policy.model import READ_ONLY_RESOURCES, Pack, RuleResult
 from hipaactl.policy.overrides import apply_overrides
@@ -72,7 +72,11 @@ def evaluate_live(
     """Rules over live state (every managed account, every account's scope, the
     attestations), after overrides; and the override warnings."""
     declared = config.agency_security.require_login_for_recordings
-    live_login = live.agency_security.require_login_for_recordings if live.agency_security else None
+    live_login = (
+        recognized(live.agency_security.require_login_for_recordings)
+        if live.agency_security
+        else None
+    )
     refs = ConfigRefs(config, declared if declared is not None else live_login)
     views = live_views(config, live, scope, today=today, packs=packs)
     results = evaluate(packs, views, refs, mode="live", unread=unread_collections(live, scope))
@@ -103,7 +107,11 @@ def evaluate_read_only(
         [r.resource for r in rules] + [c.over for r in rules for c in r.when if c.over]
     )
     declared = config.agency_security.require_login_for_recordings
-    live_login = live.agency_security.require_login_for_recordings if live.agency_security else None
+    live_login = (
+        recognized(live.agency_security.require_login_for_recordings)
+        if live.agency_security
+        else None
+    )
     refs = ConfigRefs(config, declared if declared is not None else live_login)
     views = live_views(config, live, scope, today=today, packs=packs, types=types)
     unread = frozenset(u for u in unread_collections(live, scope) if u[1] in types)

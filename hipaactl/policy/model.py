@@ -30,7 +30,16 @@ Status = Literal["pass", "fail", "error", "manual"]
 RULE_RESOURCES: tuple[str, ...] = RESOURCE_TYPES
 # Facts the API cannot change: a failing rule on them is a manual action, never a change.
 READ_ONLY_RESOURCES: frozenset[str] = frozenset(
-    {"number", "plan", "integration", "account", "attestation.baa", "attestation.individual_logins"}
+    {
+        "number",
+        "plan",
+        "integration",
+        "trigger",
+        "webhook",
+        "account",
+        "attestation.baa",
+        "attestation.individual_logins",
+    }
 )
 
 

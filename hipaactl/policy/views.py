@@ -9,6 +9,7 @@ fields. A field left out of a view's values is unknown: undeclared (gate) or unr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +29,9 @@ from hipaactl.model.state import (
     ResourceKind,
     TrackingNumber,
     Trigger,
+    Unrecognized,
     User,
+    Webhook,
 )
 from hipaactl.policy.model import Pack, ResourceView
 
@@ -38,7 +41,14 @@ DECLARED_PROFILE_ID = "*"  # the one synthetic profile a config's call-settings 
 _ATTESTATION_FIELDS = frozenset({"present", "current", "confirmed_on", "max_age_days"})
 RESOURCE_FIELDS: Mapping[str, frozenset[str]] = {
     "agency.security": frozenset(
-        {"idle_timeout_minutes", "two_factor", "require_login_for_recordings"}
+        {
+            "idle_timeout_minutes",
+            "two_factor",
+            "require_login_for_recordings",
+            "allow_account_override",
+            "allow_email_mfa",
+            "recording_link_expiry_days",
+        }
     ),
     "settings": frozenset(
         {
@@ -61,7 +71,8 @@ RESOURCE_FIELDS: Mapping[str, frozenset[str]] = {
     ),
     "user": frozenset({"email", "local_part", "role", "status"}),
     "notification": frozenset({"name", "kind", "fields"}),
-    "trigger": frozenset({"name", "kind", "fields"}),
+    "trigger": frozenset({"name", "action_types", "placeholders"}),
+    "webhook": frozenset({"name", "scheme", "host", "https", "with_resource_url", "position"}),
     "number": frozenset({"number", "name", "hipaa_eligible"}),
     "plan": frozenset({"plan"}),
     "integration": frozenset({"name", "enabled"}),
@@ -74,14 +85,20 @@ RESOURCE_FIELDS: Mapping[str, frozenset[str]] = {
 _READ_ONLY_KINDS: Mapping[str, ResourceKind] = {
     "number": "numbers",
     "integration": "integrations",
+    "trigger": "triggers",
+    "webhook": "webhooks",
+    "plan": "plan",
 }
+# The placeholder forms CTM templates use: {{caller_name}}, %caller_name%, [caller_name].
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}|%([A-Za-z0-9_.]+)%|\[([A-Za-z0-9_.]+)\]")
 
 
 def _view(
     resource_type: str, address: str, account_id: int | None, values: Mapping[str, Any]
 ) -> ResourceView:
-    # None means "not declared" or "not readable": such fields are left out, not passed on.
-    known = {k: v for k, v in values.items() if v is not None}
+    # None means "not declared" or "not readable", and an unrecognised live value is not
+    # evaluated either: such fields are left out, so rules over them are ``error``.
+    known = {k: v for k, v in values.items() if v is not None and not isinstance(v, Unrecognized)}
     return ResourceView(resource_type, address, account_id, known)
 
 
@@ -106,6 +123,9 @@ def declared_views(config: Config) -> tuple[ResourceView, ...]:
                 "idle_timeout_minutes": security.idle_timeout_minutes,
                 "two_factor": security.two_factor,
                 "require_login_for_recordings": security.require_login_for_recordings,
+                "allow_account_override": security.allow_account_override,
+                "allow_email_mfa": security.allow_email_mfa,
+                "recording_link_expiry_days": security.recording_link_expiry_days,
             },
         )
     ]
@@ -192,15 +212,16 @@ def live_views(
     views.extend(_classification_views(scope))
     states = {state.id: state for state in live.accounts}  # LiveState.account() is linear
     for info in scope.managed:
+        state = states.get(info.id)
+        plan = state.plan if state is not None and state.plan is not None else info.plan
         views.append(
             _view(
                 "plan",
                 f"{account_address(info.id)}.plan",
                 info.id,
-                {"plan": normalize_plan(info.plan)},
+                {"plan": normalize_plan(plan) if plan is not None else None},
             )
         )
-        state = states.get(info.id)
         if state is not None:
             views.extend(_account_views(state, types))
     return tuple(v for v in views if types is None or v.resource_type in types)
@@ -217,6 +238,8 @@ def unread_collections(live: LiveState, scope: Scope) -> frozenset[tuple[int | N
     for info in scope.managed:
         state = states.get(info.id)
         for kind, resource_type in KIND_RESOURCE_TYPES.items():
+            if kind == "plan" and info.plan is not None:
+                continue  # the account list gave it
             if state is None or getattr(state, kind) is None:
                 unread.add((info.id, resource_type))
     return frozenset(unread)
@@ -231,6 +254,9 @@ def _security_view(security: AgencySecurity) -> ResourceView:
             "idle_timeout_minutes": security.idle_timeout_minutes,
             "two_factor": security.two_factor,
             "require_login_for_recordings": security.require_login_for_recordings,
+            "allow_account_override": security.allow_account_override,
+            "allow_email_mfa": security.allow_email_mfa,
+            "recording_link_expiry_days": security.recording_link_expiry_days,
         },
     )
 
@@ -279,7 +305,8 @@ def _account_views(state: AccountState, types: frozenset[str] | None) -> list[Re
         ("call_settings", state.call_settings, _profile),
         ("user", state.users, _user),
         ("notification", state.notifications, _field_list),
-        ("trigger", state.triggers, _field_list),
+        ("trigger", state.triggers, _trigger),
+        ("webhook", state.webhooks, _webhook),
         ("number", state.numbers, _number),
         ("integration", state.integrations, _integration),
     ):
@@ -316,11 +343,19 @@ def _profile(profile: CallSettings) -> dict[str, Any]:
         "name": profile.name,
         "inbound_recordings_on": profile.inbound_recordings_on,
         "outbound_recording_on": profile.outbound_recording_on,
-        "records": profile.inbound_recordings_on or profile.outbound_recording_on,
+        "records": _records(profile),
         "transcription": profile.transcription,
         "callerid_enabled": profile.callerid_enabled,
         "premium_callerid_enabled": profile.premium_callerid_enabled,
     }
+
+
+def _records(profile: CallSettings) -> bool | None:
+    """Whether the profile records calls; None when a flag is unknown and none is on."""
+    flags = (profile.inbound_recordings_on, profile.outbound_recording_on)
+    if True in flags:
+        return True
+    return False if all(flag is False for flag in flags) else None
 
 
 def _user(user: User) -> dict[str, Any]:
@@ -332,8 +367,39 @@ def _user(user: User) -> dict[str, Any]:
     }
 
 
-def _field_list(item: Notification | Trigger) -> dict[str, Any]:
+def _field_list(item: Notification) -> dict[str, Any]:
     return {"name": item.name, "kind": item.kind, "fields": item.fields}
+
+
+def placeholders(texts: Iterable[str]) -> tuple[str, ...]:
+    """The field names a template's text names, lowercased (``Caller_Name`` is
+    ``caller_name``), in the forms CTM templates use (SPEC section 3)."""
+    found = {
+        next(group for group in match.groups() if group).lower()
+        for text in texts
+        for match in _PLACEHOLDER.finditer(text)
+    }
+    return tuple(sorted(found))
+
+
+def _trigger(trigger: Trigger) -> dict[str, Any]:
+    texts = trigger.texts
+    return {
+        "name": trigger.name,
+        "action_types": trigger.action_types,
+        "placeholders": placeholders(texts) if texts is not None else None,
+    }
+
+
+def _webhook(webhook: Webhook) -> dict[str, Any]:
+    return {
+        "name": webhook.name,
+        "scheme": webhook.scheme,
+        "host": webhook.host,
+        "https": webhook.scheme == "https" if webhook.scheme is not None else None,
+        "with_resource_url": webhook.with_resource_url,
+        "position": webhook.position,
+    }
 
 
 def _number(number: TrackingNumber) -> dict[str, Any]:

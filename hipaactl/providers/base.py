@@ -6,7 +6,7 @@ point names a ``ProviderFactory``. The built-in ``sandbox`` and ``ctm`` register
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -44,11 +44,17 @@ class Provider(Protocol):
         Raises ProviderError when a read fails or a reply has an unexpected shape.
         """
 
-    def apply_change(self, change: Change) -> None:
-        """Make one planned change live.
+    def check_writes(self, changes: Sequence[Change]) -> None:
+        """Raise ``ProviderError`` before any write when this provider refuses some of
+        ``changes`` as a whole (the ``ctm`` provider: writes to inferred endpoints
+        without ``allow_inferred_writes``)."""
 
-        Raises ProviderError when it is refused, UncertainWriteError when it was sent but
-        no reply confirmed it (it may or may not have taken effect).
+    def apply_change(self, change: Change) -> None:
+        """Make one planned change live and verify it by reading the object again.
+
+        Raises ProviderError when it is refused or the re-read does not show it (SPEC
+        section 4), UncertainWriteError when it was sent but no reply confirmed it (it
+        may or may not have taken effect).
         """
 
     def close(self) -> None:

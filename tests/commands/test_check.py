@@ -50,6 +50,9 @@ LEFT_AFTER_APPLY = {
     ("CTM-NUM-01", 'account[1001].number["TPN1002"]'),
     ("CTM-INT-01", 'account[1002].integration["I21"]'),
     ("CTM-LOGIN-02", 'account[1001].user["frontdesk@downtown-clinic.example"]'),
+    # Triggers are read only: apply cannot remove the PHI their actions send.
+    ("CTM-PHI-02", 'account[1001].trigger["T3"]'),
+    ("CTM-PHI-02", 'account[1003].trigger["T31"]'),
 }
 
 
@@ -78,7 +81,7 @@ def clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def fix_seed(folder: Path) -> None:
     """Fix in the seed what apply cannot: the plan, the ineligible number, the shared
-    mailbox, the integration without a BAA."""
+    mailbox, the integration without a BAA, the triggers that send PHI."""
     path = folder / "sandbox" / "agency.json"
     seed = json.loads(path.read_text(encoding="utf-8"))
     accounts = {a["id"]: a for a in seed["accounts"]}
@@ -90,6 +93,11 @@ def fix_seed(folder: Path) -> None:
     ]
     for item in accounts[1002]["integrations"]:
         item["enabled"] = False
+    for account in accounts.values():
+        for trigger in account["triggers"]:
+            for rule in trigger["routing_rules"]:
+                for action in rule["actions"]:
+                    action["message"] = "A call from {{source}} at {{call_start}}"
     path.write_text(json.dumps(seed, indent=2), encoding="utf-8")
 
 
@@ -274,7 +282,7 @@ def test_markdown_output_is_a_pull_request_comment(
 
 def _zip_in_trigger(state: dict[str, Any]) -> None:
     trigger = state["accounts"][1]["triggers"][0]  # account 1002, T21
-    trigger["fields"].append("caller_zip")
+    trigger["routing_rules"][0]["actions"][0]["message"] += " from [Caller_Zip]"
 
 
 def _idle_timeout(state: dict[str, Any]) -> None:
@@ -370,7 +378,7 @@ def test_current_overrides_waive_failures_and_never_fail_the_check(
     assert code == 0
     waived = {(r["rule_id"], r["status"]) for r in report["results"] if r["waived"]}
     assert waived == {("CTM-PLAN-01", "fail"), ("CTM-NUM-01", "fail")}
-    assert (report["summary"]["waived"], report["summary"]["fail"]) == (2, 2)
+    assert (report["summary"]["waived"], report["summary"]["fail"]) == (2, 4)
     assert failing(report) == LEFT_AFTER_APPLY
     assert report["conclusion"] == ALL_PASSED
 

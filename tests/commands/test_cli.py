@@ -55,12 +55,12 @@ def test_plan_shows_every_kind_of_change_and_manual_actions(clinic: Path, cli: C
         '~ update account[1001].call_settings["CS1001"]',
         '+ create account[1001].user["rosa.nguyen@downtown-clinic.example"]',
         '~ update account[1001].notification["N7"]',
-        '~ update account[1001].trigger["T3"]',
+        '! manual account[1001].trigger["T3"]',
         "! manual account[1002].plan",
         '! manual account[1001].number["TPN1002"]',
     ):
         assert fragment in result.out, fragment
-    assert "Plan: 1 to add, 15 to change, 0 to destroy, 3 manual." in result.out
+    assert "Plan: 1 to add, 13 to change, 0 to destroy, 5 manual." in result.out
     assert cli("plan", "--detailed-exitcode").code == 2
 
 
@@ -73,11 +73,11 @@ def test_global_options_after_the_command(clinic: Path, cli: CliRunner) -> None:
 def test_apply_then_plan_converges(clinic: Path, cli: CliRunner) -> None:
     applied = cli("apply", "--auto-approve")
     assert applied.code == 0, applied.err
-    assert "Apply complete: 16 applied" in applied.out
+    assert "Apply complete: 14 applied" in applied.out
     after = cli("plan", "--detailed-exitcode")
     assert after.code == 0
     assert "No changes. Live state matches the configuration." in after.out
-    assert "3 manual" in after.out  # manual actions never make exit code 2
+    assert "5 manual" in after.out  # manual actions never make exit code 2
 
 
 def test_apply_without_terminal_needs_auto_approve(clinic: Path, cli: CliRunner) -> None:
@@ -89,7 +89,7 @@ def test_apply_without_terminal_needs_auto_approve(clinic: Path, cli: CliRunner)
 def test_saved_plan_applies_and_never_prompts(clinic: Path, cli: CliRunner) -> None:
     assert cli("plan", "-o", "p.json").code == 0
     shown = cli("show", "p.json")
-    assert "Plan: 1 to add, 15 to change" in shown.out
+    assert "Plan: 1 to add, 13 to change" in shown.out
     assert json.loads(cli("show", "p.json", "--json").out)["format_version"] == "1"
     assert cli("apply", "p.json").code == 0
     assert cli("plan", "--detailed-exitcode").code == 0

@@ -118,7 +118,11 @@ def notification(nid: str = "N1", fields: tuple[str, ...] | None = ("call_date",
 
 
 def trigger(tid: str = "T1", fields: tuple[str, ...] | None = ("call_date",)) -> Trigger:
-    return Trigger(id=tid, name="Lead webhook", kind="webhook", fields=fields)
+    """A trigger whose webhook action names ``fields`` as placeholders (None: unreadable)."""
+    if fields is None:
+        return Trigger(id=tid, name="Lead webhook", action_types=None, texts=None)
+    text = "Lead: " + ", ".join(f"%{f}%" for f in fields)
+    return Trigger(id=tid, name="Lead webhook", action_types=("webhook",), texts=(text,))
 
 
 def number(nid: str = "TPN1", eligible: bool | None = True) -> TrackingNumber:

@@ -38,4 +38,8 @@ def create_provider(context: ProviderContext) -> Provider:
         deadline=http.DEFAULT_DEADLINE_SECONDS,
         max_body_bytes=limits.MAX_BODY_BYTES,
     )
-    return CtmProvider(transport, EndpointTable(settings.endpoints))
+    return CtmProvider(
+        transport,
+        EndpointTable(settings.endpoints),
+        allow_inferred_writes=settings.allow_inferred_writes,
+    )

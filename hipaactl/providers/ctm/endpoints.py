@@ -33,7 +33,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "accounts",
         "documented",
         "documented",
-        "id, name, status, plan",
+        "id, name, status (no plan)",
+    ),
+    Endpoint(
+        "account_detail",
+        "/accounts/{aid}",
+        None,
+        None,
+        "inferred",
+        "inferred",
+        "plan, read only when a loaded pack checks it",
     ),
     Endpoint(
         "call_settings",
@@ -51,7 +60,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "users",
         "documented",
         "documented",
-        "email, first_name, last_name, role, status",
+        "id, email, first_name, last_name, role (any string), status; flat write bodies",
     ),
     Endpoint(
         "numbers",
@@ -65,11 +74,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "triggers",
         "/accounts/{aid}/triggers",
-        "/accounts/{aid}/triggers/{id}",
+        None,
         "automators",
         "documented",
         "inferred",
-        "fields each trigger sends",
+        "read only: the actions of each routing rule and the text they send",
+    ),
+    Endpoint(
+        "webhooks",
+        "/accounts/{aid}/webhooks",
+        None,
+        "webhooks",
+        "documented",
+        "documented",
+        "read only: receiver host, https or not, with_resource_url, position",
     ),
     Endpoint(
         "agency_security",
@@ -78,7 +96,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         None,
         "inferred",
         "inferred",
-        "idle timeout, two-factor, login to hear recordings",
+        "idle timeout, two-factor, login to hear recordings, account override, email MFA, "
+        "recording link expiry",
     ),
     Endpoint(
         "account_settings",
@@ -109,6 +128,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
 )
 ENDPOINTS_BY_NAME: Mapping[str, Endpoint] = {e.name: e for e in ENDPOINTS}
+# The inferred endpoints a change may write to, by resource type: writes to them need
+# ``[provider] allow_inferred_writes = true`` (SPEC section 4).
+INFERRED_WRITES: Mapping[str, str] = {
+    "agency.security": "agency_security",
+    "settings": "account_settings",
+    "notification": "notifications",
+}
 
 
 @dataclass(frozen=True)

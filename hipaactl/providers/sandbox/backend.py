@@ -5,14 +5,21 @@ The document has the shape of SPEC section 4::
     {"agency": {"security": {...}},
      "accounts": [{"id", "name", "status", "plan", "settings": {...},
                    "call_settings": [...], "users": [...], "numbers": [...],
-                   "triggers": [...], "notifications": [...], "integrations": [...]}]}
+                   "triggers": [...], "webhooks": [...], "notifications": [...],
+                   "integrations": [...]}]}
 
-``handle`` answers the default paths of ``providers.ctm.endpoints`` the way CTM does:
-paged lists (``page``, ``per_page`` up to 150, ``next_page`` as a full URL), errors as
-``{"status": "error", "reason": ...}``, validated writes. The in-process transport and
-``sandbox serve`` both call it. Objects are served as stored, unknown keys included, so
-tests can build documents with missing or extra fields. The sandbox holds configuration
-only: there are no call or text records to read.
+``handle`` answers the default paths of ``providers.ctm.endpoints`` in the shapes
+``ctm-api-evidence.md`` shows: paged lists (``page``, ``per_page`` up to 150,
+``next_page`` as a full URL), the account list without ``plan`` (the account detail has
+it), triggers as ``automators``, flat user bodies with the created user under ``user``,
+errors as ``{"status": "error", "reason": ...}``, validated writes. The in-process
+transport and ``sandbox serve`` both call it. Objects are served as stored, unknown keys
+included, so tests can build documents with missing or extra fields.
+
+Two faults a real API may have can be switched on, to test that writes are verified:
+``ignore_field`` accepts writes of that field but does not change it, and
+``error_body_writes`` answers every write 200 with an error body without doing it. The
+sandbox holds configuration only: there are no call or text records to read.
 """
 
 from __future__ import annotations
@@ -46,12 +53,15 @@ ACCOUNT_LISTS: Mapping[str, str] = {
     "users": "users",
     "numbers": "numbers",
     "triggers": "triggers",
+    "webhooks": "webhooks",
     "notifications": "notifications",
     "integrations": "integrations",
 }
 # The key holding each paged list in a reply (``configs``, ``automators``, ...).
 LIST_KEYS: Mapping[str, str] = {e.name: e.list_key for e in ENDPOINTS if e.list_key is not None}
-ACCOUNT_SUMMARY_KEYS = ("id", "name", "status", "plan")
+# Keys of a stored account that are not served as account fields: its collections and
+# settings have endpoints of their own. ``plan`` is in the detail, not in the list.
+_NOT_ACCOUNT_FIELDS = frozenset({*ACCOUNT_LISTS.values(), "settings"})
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -103,6 +113,10 @@ def _is_idle_timeout(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 1440
 
 
+def _is_link_expiry(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 365
+
+
 def _is_field_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
 
@@ -115,6 +129,9 @@ AGENCY_SECURITY_SCHEMA: Mapping[str, ValueCheck] = {
     "idle_timeout_minutes": _is_idle_timeout,
     "two_factor": _one_of(TWO_FACTOR_MODES),
     "require_login_for_recordings": _is_bool,
+    "allow_account_override": _is_bool,
+    "allow_email_mfa": _is_bool,
+    "recording_link_expiry_days": _is_link_expiry,
 }
 ACCOUNT_SETTINGS_SCHEMA: Mapping[str, ValueCheck] = {
     "encrypted_recordings": _is_bool,
@@ -160,11 +177,8 @@ def _valid_fields(body: Any, schema: Mapping[str, ValueCheck], what: str) -> dic
 
 
 def _user_body(body: Any) -> dict[str, Any]:
-    if not isinstance(body, Mapping) or not isinstance(body.get("user"), Mapping):
-        raise _RefusedError(422, 'the body must be {"user": {...}}')
-    if set(body) != {"user"}:
-        raise _RefusedError(422, f"unknown field(s) beside 'user': {sorted(set(body) - {'user'})}")
-    return _valid_fields(body["user"], USER_SCHEMA, "user")
+    """CTM's SDKs send users flat: ``{"email", "first_name", "last_name", "role"}``."""
+    return _valid_fields(body, USER_SCHEMA, "user")
 
 
 # ---- routing ------------------------------------------------------------------------------
@@ -260,17 +274,22 @@ class SandboxBackend:
         store: DocumentStore | None = None,
         base_url: str = DEFAULT_BASE_URL,
         page_cap: int | None = None,
+        ignore_field: str | None = None,
+        error_body_writes: bool = False,
     ) -> None:
         check_document(document)
         self._document = document
         self._store = store
         self.base_url = base_url.rstrip("/")
         self.page_cap = page_cap
+        self.ignore_field = ignore_field
+        self.error_body_writes = error_body_writes
         self._lock = threading.Lock()
         self._accounts: dict[int, dict[str, Any]] = {a["id"]: a for a in document["accounts"]}
         self._last_user_id = _max_user_id(document)
         self._handlers: Mapping[tuple[str, Target, str], Callable[[Request], Reply]] = {
             ("accounts", "collection", "GET"): self._list_accounts,
+            ("account_detail", "collection", "GET"): self._get_account,
             ("agency_security", "collection", "GET"): self._get_agency_security,
             ("agency_security", "collection", "PUT"): self._put_agency_security,
             ("account_settings", "collection", "GET"): self._get_settings,
@@ -283,7 +302,7 @@ class SandboxBackend:
             ("users", "item", "DELETE"): self._delete_user,
             ("numbers", "collection", "GET"): self._list_account_objects,
             ("triggers", "collection", "GET"): self._list_account_objects,
-            ("triggers", "item", "PUT"): self._put_fields_list,
+            ("webhooks", "collection", "GET"): self._list_account_objects,
             ("notifications", "collection", "GET"): self._list_account_objects,
             ("notifications", "item", "PUT"): self._put_fields_list,
             ("integrations", "collection", "GET"): self._list_account_objects,
@@ -311,6 +330,11 @@ class SandboxBackend:
                 if handler is None:
                     return _error(405, f"{method} is not allowed on {path}")
                 request = Request(route.endpoint, path, match.groupdict(), query, body)
+                if method != "GET" and self.error_body_writes:
+                    # A real API may answer 200 and still refuse: nothing is written.
+                    return 200, {"status": "error", "reason": "the write was not accepted"}
+                if method in ("PUT", "POST") and self.ignore_field is not None:
+                    request = _without(request, self.ignore_field)
                 try:
                     status, reply = handler(request)
                 except _RefusedError as refused:
@@ -370,10 +394,18 @@ class SandboxBackend:
     # ---- handlers: one request in, one reply out --------------------------------------
 
     def _list_accounts(self, request: Request) -> Reply:
+        # CTM's account list has no plan (ctm-api-evidence.md): the detail has it.
         summaries = [
-            {k: a[k] for k in ACCOUNT_SUMMARY_KEYS if k in a} for a in self._document["accounts"]
+            {k: v for k, v in a.items() if k not in _NOT_ACCOUNT_FIELDS and k != "plan"}
+            for a in self._document["accounts"]
         ]
         return self._page(request.path, request.query, "accounts", summaries)
+
+    def _get_account(self, request: Request) -> Reply:
+        account = self._account(request.params)
+        return 200, {
+            k: copy.deepcopy(v) for k, v in account.items() if k not in _NOT_ACCOUNT_FIELDS
+        }
 
     def _list_account_objects(self, request: Request) -> Reply:
         account = self._account(request.params)
@@ -414,9 +446,11 @@ class SandboxBackend:
             raise _RefusedError(422, f"a new user needs {', '.join(missing)}")
         users = account.setdefault("users", [])
         self._refuse_taken_email(users, fields["email"], None)
-        user = {"id": self._next_user_id(), **fields, "status": "active"}
+        uid = self._next_user_id()
+        user = {"id": f"USR{uid:06d}", "uid": uid, **fields, "status": "active",
+                "account_id": account["id"]}  # fmt: skip
         users.append(user)
-        return 200, {"user": copy.deepcopy(user)}
+        return 200, {"status": "success", "user": copy.deepcopy(user)}
 
     def _put_user(self, request: Request) -> Reply:
         users = self._account(request.params).get("users", [])
@@ -425,7 +459,7 @@ class SandboxBackend:
         if "email" in fields:
             self._refuse_taken_email(users, fields["email"], user)
         user.update(fields)
-        return 200, {"user": copy.deepcopy(user)}
+        return 200, copy.deepcopy(user)
 
     def _delete_user(self, request: Request) -> Reply:
         users = self._account(request.params).get("users", [])
@@ -435,7 +469,7 @@ class SandboxBackend:
 
     def _put_fields_list(self, request: Request) -> Reply:
         account = self._account(request.params)
-        what = request.endpoint.rstrip("s")  # notification | trigger
+        what = request.endpoint.rstrip("s")  # notification
         objects = account.get(ACCOUNT_LISTS[request.endpoint], [])
         obj = self._object(objects, request.params["id"], what)
         obj.update(_valid_fields(request.body, FIELDS_LIST_SCHEMA, what))
@@ -456,13 +490,24 @@ class SandboxBackend:
 
 
 def _max_user_id(document: Document) -> int:
+    """The highest ``uid`` (or numeric ``id``) of the document's users."""
     numeric = [
-        int(u["id"])
+        int(number)
         for account in document["accounts"]
         for u in account.get("users", [])
-        if str(u["id"]).isdigit()
+        for number in (u.get("uid"), u["id"])
+        if str(number).isdigit()
     ]
     return max(numeric, default=0)
+
+
+def _without(request: Request, key: str) -> Request:
+    """The request with ``key`` dropped from its body: the write is accepted, the field
+    silently left as it was (the fault ``ignore_field`` injects)."""
+    if not isinstance(request.body, Mapping) or key not in request.body:
+        return request
+    body = {k: v for k, v in request.body.items() if k != key}
+    return Request(request.endpoint, request.path, request.params, request.query, body)
 
 
 def _positive(query: Mapping[str, str], key: str, default: int) -> int:

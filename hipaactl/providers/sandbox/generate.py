@@ -4,6 +4,10 @@
 deterministic agency whose accounts mix compliant and non-compliant settings the way a
 real agency drifts. ``compliant_security`` and ``compliant_account`` are its building
 blocks, and double as builders for tests.
+
+Objects have the shapes ``ctm-api-evidence.md`` shows (string user ids with an integer
+``uid``, triggers as automators with routing rules, webhooks), plus fields hipaactl does
+not read, as real replies carry them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ PHI_FIELDS = (
     "call_notes", "tags",
 )  # fmt: skip
 NOTIFICATION_KINDS = ("email", "sms", "export", "webhook")
+TRIGGER_ACTIONS = ("send_email", "send_sms", "webhook", "tag_call")
 INTEGRATIONS = ("salesforce", "hubspot", "facebook", "google_ads", "slack")
 PROFILE_NAMES = ("Main line", "After hours", "Scheduling", "Billing")
 
@@ -42,20 +47,24 @@ PROFILE_NAMES = ("Main line", "After hours", "Scheduling", "Billing")
 def compliant_security() -> dict[str, Any]:
     """Agency security settings that pass the built-in packs."""
     return {"idle_timeout_minutes": 15, "two_factor": "every_login",
-            "require_login_for_recordings": True}  # fmt: skip
+            "require_login_for_recordings": True, "allow_account_override": False,
+            "allow_email_mfa": False, "recording_link_expiry_days": 7,
+            "session_notice": None}  # fmt: skip
 
 
 def compliant_settings() -> dict[str, Any]:
     """Account settings that pass the built-in packs."""
     return {"encrypted_recordings": True, "encrypted_recording_storage": True,
-            "transcription_mode": "secure", "redaction_schedule": "30_days"}  # fmt: skip
+            "transcription_mode": "secure", "redaction_schedule": "30_days",
+            "support_access_until": None}  # fmt: skip
 
 
 def compliant_profile(profile_id: str, name: str = "Main line") -> dict[str, Any]:
     """A call settings profile that passes the built-in packs."""
     return {"id": profile_id, "name": name, "inbound_recordings_on": True,
             "outbound_recording_on": True, "transcription": True, "callerid_enabled": False,
-            "premium_callerid_enabled": False}  # fmt: skip
+            "premium_callerid_enabled": False, "voicemail_enabled": True,
+            "record_message": None}  # fmt: skip
 
 
 def compliant_account(account_id: int, name: str, plan: str = "Advanced") -> dict[str, Any]:
@@ -66,13 +75,57 @@ def compliant_account(account_id: int, name: str, plan: str = "Advanced") -> dic
         "name": name,
         "status": "active",
         "plan": plan,
+        "user_role": "agency_admin",
+        "agency_id": 1000,
+        "created": "2024-01-15T10:00:00Z",
+        "updated": "2026-10-01T10:00:00Z",
+        "canceled": None,
         "settings": compliant_settings(),
         "call_settings": [compliant_profile(f"CS{account_id}-1")],
         "users": [_user(account_id * 100 + 1, f"ada.lee@{domain}", "Ada", "Lee", "admin")],
         "numbers": [_number(f"TPN{account_id}-1", account_id, 1, True)],
-        "triggers": [_hook("T", account_id, 1, "Post-call webhook", "webhook", SAFE_FIELDS[:3])],
+        "triggers": [
+            trigger(
+                f"T{account_id}-1",
+                "Post-call follow-up",
+                "send_email",
+                "Call from {{source}} at {{call_start}}",
+            )
+        ],
+        "webhooks": [webhook(f"W{account_id}-1", "Call log to EHR", f"https://hooks.{domain}/ctm")],
         "notifications": [_hook("N", account_id, 1, "Daily summary", "email", SAFE_FIELDS[:2])],
         "integrations": [],
+    }
+
+
+def trigger(trigger_id: str, name: str, action: str, message: str) -> dict[str, Any]:
+    """An automator of CTM's shape: routing rules with conditions and actions."""
+    return {
+        "id": trigger_id,
+        "name": name,
+        "description": "",
+        "position": 1,
+        "delay_seconds": 0,
+        "routing_rules": [
+            {
+                "conditions": [{"type": "call_status", "operator": "is", "value": "answered"}],
+                "actions": [{"type": action, "message": message, "to": "office@clinic.example"}],
+            }
+        ],
+    }
+
+
+def webhook(webhook_id: str, name: str, weburl: str) -> dict[str, Any]:
+    """A webhook of CTM's shape, with the receiver's basic-auth pair hipaactl drops."""
+    return {
+        "id": webhook_id,
+        "name": name,
+        "weburl": weburl,
+        "with_resource_url": False,
+        "position": "end",
+        "hooktype": "call",
+        "username": "ctm-hook",
+        "password": "sandbox-receiver-secret",
     }
 
 
@@ -120,9 +173,13 @@ def _generated_account(rng: random.Random, account_id: int, name: str) -> dict[s
         for k in range(1, rng.randint(1, 2) + 1)
     ]  # fmt: skip
     account["triggers"] = [
-        _hook("T", account_id, k, f"Trigger {k}", rng.choice(NOTIFICATION_KINDS),
-              _generated_fields(rng))
+        trigger(f"T{account_id}-{k}", f"Trigger {k}", rng.choice(TRIGGER_ACTIONS),
+                " ".join(f"{{{{{f}}}}}" for f in _generated_fields(rng)))
         for k in range(1, rng.randint(1, 2) + 1)
+    ]  # fmt: skip
+    account["webhooks"] = [
+        webhook(f"W{account_id}-1", "Call log", f"{'https' if _complies(rng) else 'http'}"
+                f"://hooks.{_domain(name)}/ctm")
     ]  # fmt: skip
     account["integrations"] = [
         {"id": f"I{account_id}-{k}", "name": integration, "enabled": rng.random() < 0.8}
@@ -189,9 +246,14 @@ def _domain(name: str) -> str:
     return "-".join(name.lower().split()) + ".example"
 
 
-def _user(user_id: int, email: str, first: str, last: str, role: str) -> dict[str, Any]:
-    return {"id": user_id, "email": email, "first_name": first, "last_name": last,
-            "role": role, "status": "active"}  # fmt: skip
+def _user(uid: int, email: str, first: str, last: str, role: str) -> dict[str, Any]:
+    """A user of CTM's shape: a string ``id``, an integer ``uid`` and fields hipaactl
+    does not read."""
+    return {"id": f"USR{uid:06d}", "uid": uid, "email": email, "first_name": first,
+            "last_name": last, "role": role, "status": "active",
+            "recording_access_settings": {"status": "login_required", "voicemail_only": False,
+                                          "password_protected": False},
+            "notifications": {"email_notify_on_missed_calls": False}}  # fmt: skip
 
 
 def _number(number_id: str, account_id: int, k: int, eligible: bool) -> dict[str, Any]:

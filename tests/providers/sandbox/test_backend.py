@@ -51,8 +51,9 @@ def get(backend: SandboxBackend, path: str, **query: str) -> tuple[int, Any]:
     return backend.handle("GET", path, query, None)
 
 
-NEW_USER = {"user": {"email": "new@clinic.example", "first_name": "N", "last_name": "U",
-                     "role": "agent"}}  # fmt: skip
+# CTM's SDKs send users flat (ctm-api-evidence.md).
+NEW_USER = {"email": "new@clinic.example", "first_name": "N", "last_name": "U", "role": "agent"}
+ADA = "/accounts/1001/users/USR100101"
 
 # ---- reads and paging ---------------------------------------------------------------------
 
@@ -61,9 +62,14 @@ def test_lists_use_ctm_list_keys() -> None:
     backend = SandboxBackend(agency(clinic()))
     assert "configs" in get(backend, "/accounts/1001/call_settings")[1]
     assert "automators" in get(backend, "/accounts/1001/triggers")[1]
-    assert get(backend, "/accounts")[1]["accounts"] == [
-        {"id": 1001, "name": "Clinic 1001", "status": "active", "plan": "Advanced"}
-    ]
+    assert "webhooks" in get(backend, "/accounts/1001/webhooks")[1]
+    listed = get(backend, "/accounts")[1]["accounts"]
+    assert [(a["id"], a["name"], a["status"]) for a in listed] == [(1001, "Clinic 1001", "active")]
+    assert "plan" not in listed[0]  # CTM's list has none: the detail has it
+    assert {"user_role", "agency_id", "created"} <= set(listed[0])  # fields hipaactl ignores
+    detail = get(backend, "/accounts/1001")
+    assert (detail[0], detail[1]["plan"]) == (200, "Advanced")
+    assert "users" not in detail[1]
 
 
 def test_paging_reply_fields_and_next_page_url() -> None:
@@ -149,10 +155,10 @@ def test_unknown_objects_and_routes(method: str, path: str, status: int) -> None
         ("/accounts/1001/settings", {"encrypted_recordings": 1}),
         ("/accounts/1001/settings", {"transcription_mode": "off"}),
         ("/accounts/1001/call_settings/CS1001-1", {"callerid": False}),
-        ("/accounts/1001/users/100101", {"user": {"role": "owner"}}),
-        ("/accounts/1001/users/100101", {"role": "agent"}),
-        ("/accounts/1001/users/100101", {"user": {"email": "not-an-email"}}),
-        ("/accounts/1001/triggers/T1001-1", {"fields": "caller_name"}),
+        (ADA, {"role": "owner"}),
+        (ADA, {"user": {"role": "agent"}}),
+        (ADA, {"email": "not-an-email"}),
+        ("/agency/security", {"recording_link_expiry_days": -1}),
         ("/accounts/1001/notifications/N1001-1", {"fields": [], "kind": "sms"}),
     ],
 )
@@ -179,14 +185,16 @@ def test_post_user_assigns_a_new_id() -> None:
     backend = SandboxBackend(agency(clinic(), clinic(1002)))
     status, reply = backend.handle("POST", "/accounts/1002/users", {}, NEW_USER)
     assert status == 200
-    assert reply["user"] == {**NEW_USER["user"], "id": 100202, "status": "active"}
+    assert reply["user"] == {
+        **NEW_USER, "id": "USR100202", "uid": 100202, "status": "active", "account_id": 1002
+    }  # fmt: skip
     listed = get(backend, "/accounts/1002/users")[1]["users"]
     assert [u["email"] for u in listed] == ["ada.lee@clinic-1002.example", "new@clinic.example"]
 
 
 @pytest.mark.parametrize("missing", ["email", "role"])
 def test_post_user_needs_email_and_role(missing: str) -> None:
-    body = {"user": {k: v for k, v in NEW_USER["user"].items() if k != missing}}
+    body = {k: v for k, v in NEW_USER.items() if k != missing}
     status, reply = SandboxBackend(agency(clinic())).handle(
         "POST", "/accounts/1001/users", {}, body
     )
@@ -196,17 +204,17 @@ def test_post_user_needs_email_and_role(missing: str) -> None:
 
 def test_duplicate_email_is_refused_ignoring_case() -> None:
     backend = SandboxBackend(agency(clinic()))
-    body = {"user": {**NEW_USER["user"], "email": "Ada.Lee@Clinic-1001.example"}}
+    body = {**NEW_USER, "email": "Ada.Lee@Clinic-1001.example"}
     assert backend.handle("POST", "/accounts/1001/users", {}, body)[0] == 422
     backend.handle("POST", "/accounts/1001/users", {}, NEW_USER)
-    rename = {"user": {"email": "NEW@clinic.example"}}
-    assert backend.handle("PUT", "/accounts/1001/users/100101", {}, rename)[0] == 422
+    rename = {"email": "NEW@clinic.example"}
+    assert backend.handle("PUT", ADA, {}, rename)[0] == 422
 
 
 def test_a_user_may_change_the_case_of_its_own_email() -> None:
     backend = SandboxBackend(agency(clinic()))
-    body = {"user": {"email": "Ada.Lee@clinic-1001.example"}}
-    assert backend.handle("PUT", "/accounts/1001/users/100101", {}, body)[0] == 200
+    body = {"email": "Ada.Lee@clinic-1001.example"}
+    assert backend.handle("PUT", ADA, {}, body)[0] == 200
 
 
 def test_delete_user() -> None:
@@ -220,8 +228,8 @@ def test_concurrent_posts_get_distinct_ids() -> None:
 
     def create(worker: int) -> None:
         for n in range(10):
-            user = {**NEW_USER["user"], "email": f"w{worker}n{n}@clinic.example"}
-            assert backend.handle("POST", "/accounts/1001/users", {}, {"user": user})[0] == 200
+            user = {**NEW_USER, "email": f"w{worker}n{n}@clinic.example"}
+            assert backend.handle("POST", "/accounts/1001/users", {}, user)[0] == 200
 
     threads = [threading.Thread(target=create, args=(w,)) for w in range(8)]
     for thread in threads:
@@ -230,6 +238,24 @@ def test_concurrent_posts_get_distinct_ids() -> None:
         thread.join()
     ids = [u["id"] for u in backend.snapshot()["accounts"][0]["users"]]
     assert len(ids) == len(set(ids)) == 81
+
+
+def test_ignore_field_accepts_the_write_and_leaves_the_field() -> None:
+    backend = SandboxBackend(agency(clinic()), ignore_field="two_factor")
+    body = {"two_factor": "off", "idle_timeout_minutes": 10}
+    status, reply = backend.handle("PUT", "/agency/security", {}, body)
+    assert status == 200
+    assert (reply["two_factor"], reply["idle_timeout_minutes"]) == ("every_login", 10)
+
+
+def test_error_body_writes_answer_200_and_change_nothing() -> None:
+    store = MemoryStore()
+    backend = SandboxBackend(agency(clinic()), store=store, error_body_writes=True)
+    before = backend.snapshot()
+    status, reply = backend.handle("PUT", "/agency/security", {}, {"idle_timeout_minutes": 10})
+    assert (status, reply["status"]) == (200, "error")
+    assert backend.snapshot() == before and store.saved == []
+    assert get(backend, "/agency/security")[0] == 200  # reads are answered as usual
 
 
 # ---- persistence --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from hipaactl.model.state import RESOURCE_KINDS, AccountState
+from hipaactl.policy.views import placeholders
 from hipaactl.providers.ctm.endpoints import EndpointTable
 from hipaactl.providers.ctm.mapping import CtmProvider
 from hipaactl.providers.sandbox.backend import SandboxBackend
@@ -48,6 +49,23 @@ def test_downtown_breaks_the_checklist_in_many_ways(clinic: dict[int, AccountSta
     assert False in {n.hipaa_eligible for n in downtown.numbers}
     assert downtown.integrations is not None
     assert downtown.integrations[0].name == "salesforce"
-    for items in (downtown.notifications, downtown.triggers):
-        assert items is not None
-        assert set(items[0].fields or ()) >= PHI_IN_EXAMPLE
+    assert downtown.notifications is not None
+    assert set(downtown.notifications[0].fields or ()) >= PHI_IN_EXAMPLE
+    assert downtown.triggers is not None
+    assert set(placeholders(downtown.triggers[0].texts or ())) >= PHI_IN_EXAMPLE
+
+
+def test_the_seed_has_the_real_api_shapes(clinic: dict[int, AccountState]) -> None:
+    """String user ids, no plan in the account list, webhooks whose receiver
+    credentials never reach state (ctm-api-evidence.md)."""
+    document = json.loads(default_seed_path().read_text(encoding="utf-8"))
+    assert all(isinstance(u["id"], str) for a in document["accounts"] for u in a["users"])
+    assert all("routing_rules" in t for a in document["accounts"] for t in a["triggers"])
+    downtown = clinic[1001]
+    assert downtown.info.plan == "Advanced"  # read from the account detail
+    assert downtown.webhooks is not None
+    assert (downtown.webhooks[0].scheme, downtown.webhooks[0].host) == (
+        "https",
+        "ehr.downtown-clinic.example",
+    )
+    assert "sandbox-receiver-secret" not in repr(clinic)
