@@ -26,12 +26,18 @@ from hipaactl.model.state import (
     Notification,
     Trigger,
     User,
+    Webhook,
 )
 
 
 def agency(**overrides: Any) -> AgencySecurity:
     base = AgencySecurity(
-        idle_timeout_minutes=15, two_factor="every_login", require_login_for_recordings=True
+        idle_timeout_minutes=15,
+        two_factor="every_login",
+        require_login_for_recordings=True,
+        allow_account_override=False,
+        allow_email_mfa=False,
+        recording_link_expiry_days=7,
     )
     return replace(base, **overrides)
 
@@ -78,6 +84,10 @@ def trigger(tid: str = "T1", fields: tuple[str, ...] = ("call_date",)) -> Trigge
     """A trigger whose one send_email action names ``fields`` as placeholders."""
     text = " ".join(f"{{{{{f}}}}}" for f in fields)
     return Trigger(id=tid, name=f"Trigger {tid}", action_types=("send_email",), texts=(text,))
+
+
+def webhook(wid: str = "W1", url_scheme: str = "https") -> Webhook:
+    return Webhook(wid, f"Webhook {wid}", url_scheme, "ehr.clinic.example", False, "end")
 
 
 def account(account_id: int = 1001, **collections: Any) -> AccountState:

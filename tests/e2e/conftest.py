@@ -74,10 +74,16 @@ def start_server() -> Iterator[StartServer]:
 
 
 def write_config(
-    directory: Path, base_url: str, *, rate_limit: float = 100, parallelism: int = 4
+    directory: Path,
+    base_url: str,
+    *,
+    rate_limit: float = 100,
+    parallelism: int = 4,
+    allow_inferred_writes: bool = True,
 ) -> Path:
     """A ``ctm`` config over a generated agency (ids from 1001): every account managed
-    with the usual defaults, and one new user to create in 1001."""
+    with the usual defaults, and one new user to create in 1001. The inferred endpoints
+    are writable unless ``allow_inferred_writes`` is false (the simulator serves them)."""
     path = directory / "hipaa.toml"
     path.write_text(
         f"""\
@@ -89,6 +95,7 @@ kind = "ctm"
 base_url = "{base_url}"
 rate_limit = {rate_limit}
 parallelism = {parallelism}
+allow_inferred_writes = {str(allow_inferred_writes).lower()}
 
 [agency.security]
 idle_timeout_minutes = 15

@@ -68,7 +68,7 @@ def drift_behind_the_back(server: SandboxServer) -> str:
     users = _api(server, "GET", "/accounts/1001/users", {"per_page": 150})
     # A user hipaa.toml declares (others are left alone in additive mode).
     user = next(u for u in users["users"] if u["email"] == "new.hire@e2e-clinic.example")
-    _api(server, "PUT", f"/accounts/1001/users/{user['id']}", {"user": {"role": "admin"}})
+    _api(server, "PUT", f"/accounts/1001/users/{user['id']}", {"role": "admin"})
     return str(user["email"])
 
 

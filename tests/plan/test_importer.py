@@ -133,7 +133,7 @@ def test_unreadable_fields_and_missing_profiles_are_left_out_with_the_reason() -
     )
     text = render(source(state, agency=b.agency(two_factor=None)))
     assert "# two_factor left out: it could not be read" in text
-    assert "# redaction left out: redaction_schedule could not be read" in text
+    assert "# redaction left out: redaction_schedule: it could not be read" in text
     assert (
         "# recordings.enabled, transcription, caller_id.enabled, caller_id.enhanced left out: "
         "the account has no call-settings profiles"
@@ -158,6 +158,9 @@ _STATE = dict(
         idle_timeout_minutes=st.integers(1, 1440),
         two_factor=st.sampled_from(TWO_FACTOR_MODES),
         require_login_for_recordings=st.booleans(),
+        allow_account_override=st.booleans(),
+        allow_email_mfa=st.booleans(),
+        recording_link_expiry_days=st.integers(1, 30),
     ),
     settings=st.builds(
         b.settings,

@@ -118,8 +118,48 @@ FIELD_CASES: list[tuple[str, Change, tuple[str, ...]]] = [
         (),
     ),
     (
-        "unreadable-live-value-is-not-compared",
-        agency_change({"two_factor": None}, {"two_factor": "off"}),
+        "missing-live-value-is-unknown",
+        agency_change({"two_factor": None}, {"two_factor": "every_login"}),
+        ('two_factor: live value unknown (missing) -> "every_login"',),
+    ),
+    (
+        "unrecognised-live-value-is-unknown-even-when-tightening",
+        agency_change({"idle_timeout_minutes": 15.0}, {"idle_timeout_minutes": 15}),
+        ("idle_timeout_minutes: live value unknown (15.0) -> 15",),
+    ),
+    (
+        "weekly-redaction-is-unknown",
+        settings_change({"redaction_schedule": "weekly"}, {"redaction_schedule": "30_days"}),
+        ('redaction_schedule: live value unknown ("weekly") -> "30_days"',),
+    ),
+    (
+        "account-override-on",
+        agency_change({"allow_account_override": False}, {"allow_account_override": True}),
+        ("allow_account_override turned on (accounts may weaken the agency's security settings)",),
+    ),
+    (
+        "email-mfa-on",
+        agency_change({"allow_email_mfa": False}, {"allow_email_mfa": True}),
+        ("allow_email_mfa turned on (email accepted as a second factor)",),
+    ),
+    (
+        "email-mfa-off-is-safe",
+        agency_change({"allow_email_mfa": True}, {"allow_email_mfa": False}),
+        (),
+    ),
+    (
+        "longer-link-expiry",
+        agency_change({"recording_link_expiry_days": 7}, {"recording_link_expiry_days": 30}),
+        ("recording_link_expiry_days lengthened: 7 -> 30",),
+    ),
+    (
+        "link-expiry-disabled",
+        agency_change({"recording_link_expiry_days": 7}, {"recording_link_expiry_days": 0}),
+        ("recording_link_expiry_days disabled: 7 -> 0 (recording links never expire)",),
+    ),
+    (
+        "link-expiry-turned-on-is-safe",
+        agency_change({"recording_link_expiry_days": 0}, {"recording_link_expiry_days": 30}),
         (),
     ),
     (
@@ -372,7 +412,39 @@ USER_CASES: list[tuple[str, tuple[User, ...], tuple[Change, ...], dict[str, tupl
         "promote-agent-while-deleting-admin",
         (ADMIN, *AGENTS[:2]),
         (change_role("agent0@x.org", "agent", "admin"), delete_user("boss@x.org", "admin")),
-        {},
+        {'account[1001].user["agent0@x.org"]': ("user promoted: agent -> admin",)},
+    ),
+    (
+        "promotion-to-an-agency-role",
+        (ADMIN, *AGENTS[:2]),
+        (change_role("agent0@x.org", "agent", "agency_billing_manager"),),
+        {'account[1001].user["agent0@x.org"]': ("user promoted: agent -> agency_billing_manager",)},
+    ),
+    (
+        "agency-admin-counts-as-the-last-admin",
+        (b.user("boss@x.org", role="agency_admin"), *AGENTS[:2]),
+        (delete_user("boss@x.org", "agency_admin"),),
+        {
+            'account[1001].user["boss@x.org"]': (
+                "last admin deleted: account[1001] would have no admin",
+            )
+        },
+    ),
+    (
+        "delete-a-user-with-an-unknown-role",
+        (ADMIN, b.user("odd@x.org", role="owner"), *AGENTS[:2]),
+        (delete_user("odd@x.org", "owner"),),
+        {'account[1001].user["odd@x.org"]': ('user deleted: live role unknown ("owner")',)},
+    ),
+    (
+        "demote-a-user-with-an-unknown-role",
+        (ADMIN, b.user("odd@x.org", role="owner"), *AGENTS[:2]),
+        (change_role("odd@x.org", "owner", "agent"),),
+        {
+            'account[1001].user["odd@x.org"]': (
+                'user role changed to agent: live role unknown ("owner")',
+            )
+        },
     ),
     (
         "delete-an-agent",

@@ -146,6 +146,7 @@ def account(account_id: int = 1001, plan: str = "Advanced", **collections: Any) 
         "users": (user(),),
         "notifications": (notification(),),
         "triggers": (trigger(),),
+        "webhooks": (state_builders.webhook(),),
         "numbers": (number(),),
         "integrations": (integration(),),
     }

@@ -214,7 +214,7 @@ def test_pack_headers() -> None:
     )
     assert old.eligible_plans == ("contact_center", "marketing", "advanced", "enterprise")
     for pack in (current, old):
-        assert pack.version == "2026.11.0"
+        assert pack.version == "2026.11.1"
         assert pack.login_protected_fields == ("recording_url",)
         assert pack.attestation_max_age_days == 365
         assert len(pack.phi_fields) == 14

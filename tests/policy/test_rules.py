@@ -319,7 +319,7 @@ CASES: list[Case] = [
         "fail",
         live=live(account(triggers=(trigger(fields=("tags", "duration")),))),
         address='account[1001].trigger["T1"]',
-        fragment="fields include PHI: tags",
+        fragment="placeholders include PHI: tags",
     ),
     # caller ID
     *both(

@@ -17,15 +17,17 @@ from hipaactl.config.model import (
     UserDesired,
 )
 from hipaactl.live.scope import classify_accounts
-from hipaactl.model.state import AccountState, LiveState
+from hipaactl.model.state import AccountState, LiveState, Unrecognized
 from hipaactl.policy.model import ResourceView
 from hipaactl.policy.views import (
     RESOURCE_FIELDS,
     declared_views,
     live_views,
+    placeholders,
     read_only_resource_kinds,
     unread_collections,
 )
+from tests.builders import webhook
 
 from .builders import (
     TODAY,
@@ -211,13 +213,46 @@ def test_unread_collections() -> None:
         "user",
         "notification",
         "trigger",
+        "webhook",
         "number",
         "integration",
-    }
+        "plan",
+    } - {"plan"}  # the plan came with the account list
 
 
 def test_read_only_kinds_follow_packs_and_integrations_table() -> None:
     current, old = builtin_packs("ctm-hipaa-current"), builtin_packs("ctm-hipaa-2018")
-    assert read_only_resource_kinds(current, config()) == {"numbers", "integrations"}
-    assert read_only_resource_kinds(current, config(integrations=None)) == {"numbers"}
-    assert read_only_resource_kinds(old, config()) == frozenset()
+    assert read_only_resource_kinds(current, config()) == {
+        "numbers", "integrations", "triggers", "plan"
+    }  # fmt: skip
+    assert read_only_resource_kinds(current, config(integrations=None)) == {
+        "numbers", "triggers", "plan"
+    }  # fmt: skip
+    assert read_only_resource_kinds(old, config()) == {"triggers", "plan"}
+
+
+def test_unrecognised_live_values_are_never_evaluated() -> None:
+    state = live(
+        account(settings=settings(redaction_schedule=Unrecognized("weekly"))),
+        agency_security=security(idle_timeout_minutes=Unrecognized(15.0)),
+    )
+    views = live_world(state)
+    assert "redaction_schedule" not in views["account[1001].settings"].values
+    assert "idle_timeout_minutes" not in views["agency.security"].values
+
+
+def test_trigger_placeholders_in_every_template_form() -> None:
+    texts = ("Hi {{ Caller_Name }} and %caller_number%", "[tags] {not_one} %%", "[x.y]")
+    assert placeholders(texts) == ("caller_name", "caller_number", "tags", "x.y")
+
+
+def test_a_webhook_view_names_scheme_and_host_only() -> None:
+    views = live_world(live(account(webhooks=(webhook("W9", "http"),))))
+    assert dict(views['account[1001].webhook["W9"]'].values) == {
+        "name": "Webhook W9",
+        "scheme": "http",
+        "host": "ehr.clinic.example",
+        "https": False,
+        "with_resource_url": False,
+        "position": "end",
+    }

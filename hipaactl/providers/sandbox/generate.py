@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from hipaactl.model.state import REDACTION_SCHEDULES, ROLES, TRANSCRIPTION_MODES
+from hipaactl.model.state import REDACTION_SCHEDULES, TRANSCRIPTION_MODES
 
 # Chance that one generated setting is left as the checklist wants it.
 COMPLIANT_SHARE = 0.7
@@ -40,6 +40,7 @@ PHI_FIELDS = (
 )  # fmt: skip
 NOTIFICATION_KINDS = ("email", "sms", "export", "webhook")
 TRIGGER_ACTIONS = ("send_email", "send_sms", "webhook", "tag_call")
+GENERATED_ROLES = ("admin", "call_manager", "report_manager", "agent")
 INTEGRATIONS = ("salesforce", "hubspot", "facebook", "google_ads", "slack")
 PROFILE_NAMES = ("Main line", "After hours", "Scheduling", "Billing")
 
@@ -177,10 +178,11 @@ def _generated_account(rng: random.Random, account_id: int, name: str) -> dict[s
                 " ".join(f"{{{{{f}}}}}" for f in _generated_fields(rng)))
         for k in range(1, rng.randint(1, 2) + 1)
     ]  # fmt: skip
+    # From a generator of its own, so agencies drawn before webhooks existed stay the same.
+    scheme = "https" if _complies(random.Random(account_id)) else "http"
     account["webhooks"] = [
-        webhook(f"W{account_id}-1", "Call log", f"{'https' if _complies(rng) else 'http'}"
-                f"://hooks.{_domain(name)}/ctm")
-    ]  # fmt: skip
+        webhook(f"W{account_id}-1", "Call log", f"{scheme}://hooks.{_domain(name)}/ctm")
+    ]
     account["integrations"] = [
         {"id": f"I{account_id}-{k}", "name": integration, "enabled": rng.random() < 0.8}
         for k, integration in enumerate(rng.sample(INTEGRATIONS, rng.randint(0, 2)), start=1)
@@ -219,7 +221,7 @@ def _generated_users(rng: random.Random, account_id: int, domain: str) -> list[d
         if email in emails:
             email = f"{first}.{last}{k}@{domain}".lower()
         emails.add(email)
-        role = "admin" if k == 1 else rng.choice(ROLES)
+        role = "admin" if k == 1 else rng.choice(GENERATED_ROLES)
         users.append(_user(account_id * 100 + k, email, first, last, role))
     if not _complies(rng):
         mailbox = rng.choice(SHARED_MAILBOXES)

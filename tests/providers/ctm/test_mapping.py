@@ -23,8 +23,8 @@ from hipaactl.model.state import (
     User,
     Webhook,
 )
-from hipaactl.providers.ctm.endpoints import EndpointTable
 from hipaactl.providers.ctm import mapping
+from hipaactl.providers.ctm.endpoints import EndpointTable
 from hipaactl.providers.ctm.mapping import PER_PAGE, CtmProvider
 from hipaactl.providers.ctm.transport import Method, UncertainWriteError
 from hipaactl.providers.sandbox.backend import SandboxBackend
@@ -193,7 +193,7 @@ def test_paging_stops_at_total_pages_even_with_a_next_page() -> None:
             "users": [user(n, f"u{n}@clinic.example")],
             "total_pages": 1,
             "next_page": f"{BASE}/accounts/1001/users?page=2",
-        }  # fmt: skip
+        }
     )
     assert len(CtmProvider(transport, EndpointTable({})).read_users(1001)) == 1
     assert len(transport.requests) == 1
@@ -427,7 +427,9 @@ def test_a_delete_is_sent_only_after_a_re_read_confirms_the_email() -> None:
 
 
 def test_user_bodies_are_flat_and_never_carry_a_password_or_an_email_update() -> None:
-    provider, transport, backend = make_provider(agency(account(users=[user("U5", "s@c.example")])))
+    provider, transport, _backend = make_provider(
+        agency(account(users=[user("U5", "s@c.example")]))
+    )
     bodies: list[Any] = []
     inner = transport.inner.request
 
@@ -445,7 +447,7 @@ def test_user_bodies_are_flat_and_never_carry_a_password_or_an_email_update() ->
             {"role": "admin"},
             account_id=1001,
             object_id="U5",
-        )  # fmt: skip
+        )
     )
     assert bodies == [
         {"email": "rosa@clinic-1001.example", "first_name": "Rosa", "last_name": "Nguyen",
@@ -460,7 +462,7 @@ def test_user_bodies_are_flat_and_never_carry_a_password_or_an_email_update() ->
                 {"email": "S@c.example"},
                 account_id=1001,
                 object_id="U5",
-            )  # fmt: skip
+            )
         )
 
 
