@@ -1,3 +1,3 @@
 """hipaactl: plan, apply and audit the HIPAA-relevant settings of CallTrackingMetrics."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

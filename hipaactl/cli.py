@@ -517,6 +517,21 @@ def sandbox_serve(
     seed: Annotated[
         int, typer.Option("--seed", metavar="S", help="Seed for faults and generation.")
     ] = 0,
+    ignore_field: Annotated[
+        str | None,
+        typer.Option(
+            "--ignore-field",
+            metavar="FIELD",
+            help="Accept writes of FIELD but leave it unchanged (tests write verification).",
+        ),
+    ] = None,
+    error_body_writes: Annotated[
+        bool,
+        typer.Option(
+            "--error-body-writes",
+            help="Answer every write 200 with an error body and make none of them.",
+        ),
+    ] = False,
 ) -> None:
     """Run the CTM-compatible HTTP simulator (Basic auth, CTM paging, faults, 429s).
 
@@ -540,6 +555,8 @@ def sandbox_serve(
         fail_rate=fail_rate,
         page_cap=page_cap,
         seed=seed,
+        ignore_field=ignore_field,
+        error_body_writes=error_body_writes,
     )
     raise typer.Exit(run_serve(options))
 

@@ -81,6 +81,8 @@ def _describe(options: ServeOptions) -> str:
         f"rate limit {options.rate_limit:g}/s" if options.rate_limit is not None else None,
         f"fail rate {options.fail_rate:g}" if options.fail_rate else None,
         f"page cap {options.page_cap}" if options.page_cap is not None else None,
+        f"writes of {options.ignore_field} ignored" if options.ignore_field else None,
+        "writes answered 200 with an error body" if options.error_body_writes else None,
     ]
     extras = ", ".join(k for k in knobs if k)
     return f"Serving {source}{'; ' + extras if extras else ''}. Stop with Ctrl+C."

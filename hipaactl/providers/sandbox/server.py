@@ -107,6 +107,8 @@ class ServeOptions:
     fail_rate: float = 0.0
     page_cap: int | None = None
     seed: int = 0
+    ignore_field: str | None = None  # writes of it are accepted and not made
+    error_body_writes: bool = False  # every write answered 200 with an error body
 
 
 def option_problems(options: ServeOptions) -> list[str]:
@@ -630,7 +632,14 @@ def create_server(
     credentials = from_environ or ExpectedCredentials.generate()
 
     def make_simulator(url: str) -> Simulator:
-        backend = SandboxBackend(document, store=store, base_url=url, page_cap=options.page_cap)
+        backend = SandboxBackend(
+            document,
+            store=store,
+            base_url=url,
+            page_cap=options.page_cap,
+            ignore_field=options.ignore_field,
+            error_body_writes=options.error_body_writes,
+        )
         limiter = (
             SlidingWindow(options.rate_limit, clock=clock)
             if options.rate_limit is not None
