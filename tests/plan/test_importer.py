@@ -21,6 +21,7 @@ from hipaactl.model.state import (
     TWO_FACTOR_MODES,
     AccountState,
     AgencySecurity,
+    Unrecognized,
 )
 from hipaactl.plan.desired import (
     CALL_SETTINGS_KEYS,
@@ -403,3 +404,18 @@ def test_compliant_live_state_has_no_violations(tmp_path: Path) -> None:
     _, text, warnings = _with_violations(source(state), tmp_path)
     assert "# violates" not in text
     assert warnings == []
+
+
+def test_live_values_the_config_cannot_express_are_left_out_saying_what_they_were() -> None:
+    state = b.account(
+        1001,
+        settings=b.settings(redaction_schedule=Unrecognized("weekly")),
+        users=(b.user("odd@clinic.example", role="owner"), b.user("ok@clinic.example")),
+    )
+    agency = b.agency(idle_timeout_minutes=Unrecognized(15.0), recording_link_expiry_days=0)
+    text = render(source(state, agency=agency))
+    assert "# idle_timeout_minutes left out: the live value 15.0 is not one the config" in text
+    assert "# recording_link_expiry_days left out: the live value is 0" in text
+    assert '# redaction left out: redaction_schedule: the live value "weekly"' in text
+    assert '# user odd@clinic.example left out: its live role "owner"' in text
+    assert 'email = "ok@clinic.example"' in text and 'odd@clinic.example"\n' not in text
