@@ -85,7 +85,7 @@ class CallerIdModel(_Model):
 
 
 class NotificationsModel(_Model):
-    """Whether PHI fields are stripped from notifications and triggers."""
+    """Whether PHI fields are stripped from notifications (triggers are read only)."""
 
     phi_fields: PhiFieldsMode | None = None
     extra_phi_fields: list[NonBlank] | None = None

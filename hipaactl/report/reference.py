@@ -46,10 +46,19 @@ KEY_NOTES: Mapping[str, str] = {
     "provider.base_url": "ctm only; default `https://api.calltrackingmetrics.com/api/v1`.",
     "provider.rate_limit": "Requests per second, shared by all workers.",
     "provider.parallelism": "Accounts read and applied at once.",
+    "provider.allow_inferred_writes": "ctm only: let `apply` write to the inferred "
+    "endpoints (agency_security, account_settings, notifications); run `hipaactl doctor` "
+    "first.",
     "agency.security.idle_timeout_minutes": "Log idle users out after this many minutes.",
     "agency.security.two_factor": "How often two-factor authentication asks for a code.",
     "agency.security.require_login_for_recordings": "A recording link needs a login; "
     "also decides whether `recording_url` counts as a PHI field.",
+    "agency.security.allow_account_override": "Whether accounts may weaken these settings; "
+    "turning it on is unsafe.",
+    "agency.security.allow_email_mfa": "Whether email is accepted as a second factor; "
+    "turning it on is unsafe.",
+    "agency.security.recording_link_expiry_days": "Days after which recording links stop "
+    "working (1..30); a longer value is unsafe.",
     "defaults.recordings.enabled": "Inbound and outbound recording in every call-settings profile.",
     "defaults.recordings.encrypted": "Encrypted call recordings.",
     "defaults.recordings.encrypted_storage": "Encrypted recording storage.",
@@ -59,7 +68,8 @@ KEY_NOTES: Mapping[str, str] = {
     "defaults.caller_id.enabled": "Caller ID in every call-settings profile.",
     "defaults.caller_id.enhanced": "Enhanced (premium) caller ID in every profile.",
     "defaults.notifications.phi_fields": '`"strip"` removes PHI fields from notifications '
-    'and triggers; `"keep"` leaves them unmanaged.',
+    '(triggers are read only: one that sends PHI is a manual action); `"keep"` leaves '
+    "them unmanaged.",
     "defaults.notifications.extra_phi_fields": "Field names to treat as PHI besides the "
     "pack's list.",
     "defaults.users.mode": '`"exact"` is allowed only on an `[[account]]` that declares users.',
@@ -70,6 +80,8 @@ KEY_NOTES: Mapping[str, str] = {
     "account[].id": "The CTM account id; the account is always managed.",
     "account[].user[].email": "The login; unique per account, ignoring case.",
     "account[].user[].role": "The user's CTM role.",
+    "account[].user[].first_name": "Managed only when declared; needed to create the user.",
+    "account[].user[].last_name": "Managed only when declared; needed to create the user.",
     "attestations.baa.counterparty": "Who signed the BAA with you.",
     "attestations.baa.effective_on": "When the BAA took effect.",
     "attestations.baa.confirmed_on": "When a person last confirmed it; not in the future; "

@@ -313,6 +313,11 @@ class SandboxBackend:
         """The path part of ``base_url`` (``/api/v1``), which request paths may carry."""
         return urlsplit(self.base_url).path.rstrip("/")
 
+    def endpoint_name(self, path: str) -> str | None:
+        """The name of the endpoint-table entry a request path belongs to, or None."""
+        stripped = self._strip_base(path)
+        return next((r.endpoint for r in ROUTES if r.pattern.match(stripped)), None)
+
     def snapshot(self) -> Document:
         """A deep copy of the whole document."""
         with self._lock:

@@ -305,13 +305,16 @@ class ServerStats:
     unauthorized: int = 0
     faults_before: int = 0
     faults_after: int = 0
+    # Requests per "METHOD endpoint-name" of the endpoint table ("GET users"), so a
+    # benchmark can tell which kinds of resource a run asked for.
+    by_endpoint: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def faults(self) -> int:
         """Injected faults, before and after the work together."""
         return self.faults_before + self.faults_after
 
-    def as_json(self) -> dict[str, int]:
+    def as_json(self) -> dict[str, Any]:
         """The counters as the ``/__stats`` JSON object."""
         return {**asdict(self), "faults": self.faults}
 
@@ -372,6 +375,7 @@ class Simulator:
         if url.path != API_PREFIX and not url.path.startswith(API_PREFIX + "/"):
             return _error(404, f"no endpoint at {url.path}: the API is served under {API_PREFIX}")
         self._count("requests")
+        self._count_endpoint(method, url.path)
         malformed = _malformed(url.path, url.query)
         if malformed is not None:
             return _error(400, malformed)
@@ -415,6 +419,13 @@ class Simulator:
     def _count(self, name: str) -> None:
         with self._lock:
             self._stats = replace(self._stats, **{name: getattr(self._stats, name) + 1})
+
+    def _count_endpoint(self, method: str, path: str) -> None:
+        key = f"{method} {self.backend.endpoint_name(path) or 'unknown'}"
+        with self._lock:
+            counts = dict(self._stats.by_endpoint)
+            counts[key] = counts.get(key, 0) + 1
+            self._stats = replace(self._stats, by_endpoint=counts)
 
 
 def _malformed(path: str, query: str) -> str | None:
