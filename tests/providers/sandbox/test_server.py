@@ -202,6 +202,7 @@ def test_stats_are_served_outside_the_api_without_auth() -> None:
         "faults_before": 0,
         "faults_after": 0,
         "faults": 0,
+        "by_endpoint": {"GET accounts": 1},
     }
 
 
