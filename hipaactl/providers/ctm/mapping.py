@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from hipaactl.errors import ProviderError
@@ -60,6 +60,7 @@ MAX_PAGES = 10_000
 # A POST whose outcome is unknown is re-read and retried at most this many times in all.
 MAX_CREATE_ATTEMPTS = 3
 CHANGED_WHILE_PAGING = "the list changed while paging; run again"
+T = TypeVar("T")
 DOCTOR_HINT = "run `hipaactl doctor` to compare the endpoint with what hipaactl expects"
 
 ValueKind = Literal[
@@ -679,14 +680,16 @@ class CtmProvider:
         before = state_values(self.read_agency_security())
         path = self._endpoints.item("agency_security", None, None)
         self._call("agency_security", "PUT", path, body=body)
-        verify_write(change, before, state_values(self.read_agency_security()), f"PUT {path}")
+        after = _reread(self.read_agency_security, f"PUT {path}")
+        verify_write(change, before, state_values(after), f"PUT {path}")
 
     def _update_settings(self, change: Change) -> None:
         body, account_id = _changed_fields(change), _account_id(change)
         before = state_values(self.read_settings(account_id))
         path = self._endpoints.item("account_settings", account_id, None)
         self._call("account_settings", "PUT", path, body=body)
-        verify_write(change, before, state_values(self.read_settings(account_id)), f"PUT {path}")
+        after = _reread(lambda: self.read_settings(account_id), f"PUT {path}")
+        verify_write(change, before, state_values(after), f"PUT {path}")
 
     def _update_call_settings(self, change: Change) -> None:
         self._update_list_item(change, "call_settings", self.read_call_settings)
@@ -707,7 +710,8 @@ class CtmProvider:
         path = self._endpoints.item(name, account_id, object_id)
         before = _find(read(account_id), object_id, change, f"GET {path}")
         self._call(name, "PUT", path, body=body)
-        after = _find(read(account_id), object_id, change, f"PUT {path}")
+        after = _find(_reread(lambda: read(account_id), f"PUT {path}"), object_id, change,
+                      f"PUT {path}")  # fmt: skip
         verify_write(change, state_values(before), state_values(after), f"PUT {path}")
 
     def _create_user(self, change: Change) -> None:
@@ -731,7 +735,7 @@ class CtmProvider:
                     break
                 if attempt == MAX_CREATE_ATTEMPTS:
                     raise
-        created = self._find_user(account_id, email)
+        created = _reread(lambda: self._find_user(account_id, email), f"POST {path}")
         if created is None:
             raise ProviderError(
                 f"the API accepted the write but no user {email} is listed: the endpoint "
@@ -748,7 +752,7 @@ class CtmProvider:
         assert before.id is not None
         path = self._endpoints.item("users", account_id, before.id)
         self._call("users", "PUT", path, body=body)
-        after = self._find_user(account_id, before.email)
+        after = _reread(lambda: self._find_user(account_id, before.email), f"PUT {path}")
         if after is None:
             raise ProviderError(
                 "the API accepted the write but the user is no longer listed",
@@ -764,7 +768,7 @@ class CtmProvider:
         assert user.id is not None
         path = self._endpoints.item("users", account_id, user.id)
         self._call("users", "DELETE", path)
-        if self._find_user(account_id, user.email) is not None:
+        if _reread(lambda: self._find_user(account_id, user.email), f"DELETE {path}") is not None:
             raise ProviderError(
                 "the API accepted the delete but the user is still listed: the endpoint "
                 "contract may differ; run `hipaactl doctor`",
@@ -796,6 +800,21 @@ class CtmProvider:
     def _find_user(self, account_id: int, email: str) -> User | None:
         wanted = email.lower()
         return next((u for u in self.read_users(account_id) if u.key == wanted), None)
+
+
+def _reread(read: Callable[[], T], endpoint: str) -> T:
+    """The re-read that verifies a write CTM answered 2xx. When it cannot be made, the
+    write may well have taken effect: its outcome is unknown, never "failed"."""
+    try:
+        return read()
+    except UncertainWriteError:
+        raise
+    except ProviderError as err:
+        raise UncertainWriteError(
+            f"the write was answered 2xx but could not be verified: {err.message}",
+            endpoint=endpoint,
+            hint="run plan to see whether the change took effect",
+        ) from None
 
 
 def _find(items: Sequence[Any], object_id: str, change: Change, endpoint: str) -> Any:

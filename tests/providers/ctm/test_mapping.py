@@ -614,3 +614,20 @@ def test_a_404_on_a_documented_endpoint_has_no_inferred_hint() -> None:
     with pytest.raises(ProviderError) as caught:
         provider.read_users(4242)
     assert (caught.value.status, caught.value.hint) == (404, None)
+
+
+def test_a_write_whose_re_read_fails_is_unknown_not_failed() -> None:
+    class BlindAfterWrite(RecordingTransport):
+        def request(self, method: Method, path: str, **kwargs: Any) -> Any:
+            if method == "GET" and any(m == "PUT" for m, _ in self.requests):
+                self.requests.append((method, path))
+                raise ProviderError("gateway timeout", status=504, endpoint=f"GET {path}")
+            return super().request(method, path, **kwargs)
+
+    backend = SandboxBackend(agency(account()))
+    provider = CtmProvider(BlindAfterWrite(backend), EndpointTable({}))
+    with pytest.raises(UncertainWriteError, match="answered 2xx but could not be verified"):
+        provider.apply_change(
+            update("agency.security", "agency.security", {"idle_timeout_minutes": 10})
+        )
+    assert backend.snapshot()["agency"]["security"]["idle_timeout_minutes"] == 10
