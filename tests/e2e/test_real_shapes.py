@@ -141,3 +141,25 @@ def test_without_the_opt_in_nothing_is_written(
     assert server.simulator.backend.snapshot() == before
     assert not (tmp_path / ".hipaactl" / "audit.jsonl").exists()
     assert not (tmp_path / ".hipaactl" / "audit.head").exists()
+
+
+def test_an_unexpected_shape_names_endpoint_object_and_field(
+    tmp_path: Path, start_server: StartServer, hipaactl: Hipaactl
+) -> None:
+    document = generate_agency(3, seed=3)
+    accounts = {a["id"]: a for a in document["accounts"]}
+    accounts[1001]["settings"]["redaction_schedule"] = "weekly"  # unknown value: kept
+    accounts[1002]["numbers"][1]["number"] = 42  # not a string: a shape CTM never sends
+    state = tmp_path / "agency.json"
+    state.write_text(json.dumps(document), encoding="utf-8")
+    server = start_server(state=state)
+    config = str(write_config(tmp_path, server.url))
+    planned = hipaactl("-c", config, "plan")
+    assert planned.code == 1
+    assert "Traceback" not in planned.output
+    number_id = accounts[1002]["numbers"][1]["id"]
+    assert (
+        f"account[1002]: GET /accounts/1002/numbers: numbers item 1 (id '{number_id}') has "
+        "an unexpected 'number': 42"
+    ) in planned.stderr
+    assert "account[1001]" not in planned.stderr and "account[1003]" not in planned.stderr
