@@ -12,7 +12,13 @@ from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
 from hipaactl.errors import ConfigError, ConfigIssue, UsageError
 from hipaactl.live.inventory import live_resources, state_fingerprint
-from hipaactl.live.read import AccountListener, Progress, list_accounts, read_live_state
+from hipaactl.live.read import (
+    AccountListener,
+    Progress,
+    list_accounts,
+    read_live_state,
+    read_streamed,
+)
 from hipaactl.live.scope import Scope, classify_accounts, find_exclusion
 from hipaactl.model.addresses import AGENCY_ADDRESS
 from hipaactl.model.changes import KIND_RESOURCE_TYPES, Change
@@ -121,22 +127,37 @@ def _read(
     only: frozenset[ResourceKind] | None = None,
     on_account: AccountListener | None = None,
 ) -> LiveRead:
-    accounts = list_accounts(provider)
-    check_declared_accounts(config, accounts)
-    scope = classify_accounts(config, accounts)
-
     def kinds_for(account_id: int) -> frozenset[ResourceKind]:
         if only is not None:
             return only
         return kinds_to_manage(desired_for_account(config, account_id)) | read_only
 
+    parallelism = options.parallelism or config.provider.parallelism
+    if not options.targets:
+        # A whole plan or check lists accounts page by page while the first ones are
+        # already being read (SPEC section 10).
+        live = read_streamed(
+            provider,
+            is_managed=lambda info: bool(classify_accounts(config, (info,)).managed),
+            kinds_for=kinds_for,
+            read_agency=True,  # untargeted runs always read it, as read_live_state does
+            parallelism=parallelism,
+            check_listed=lambda accounts: check_declared_accounts(config, accounts),
+            progress=options.progress,
+            on_account=on_account,
+        )
+        return LiveRead(classify_accounts(config, live.all_accounts), live)
+    # A partial plan lists first: only targeted accounts and resources are read.
+    accounts = list_accounts(provider)
+    check_declared_accounts(config, accounts)
+    scope = classify_accounts(config, accounts)
     live = read_live_state(
         provider,
         scope,
         accounts,
         kinds_for=kinds_for,
         targets=options.targets,
-        parallelism=options.parallelism or config.provider.parallelism,
+        parallelism=parallelism,
         progress=options.progress,
         on_account=on_account,
     )

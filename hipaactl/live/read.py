@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 
@@ -142,3 +142,94 @@ def read_live_state(
         provider, requests, parallelism=parallelism, progress=progress, on_account=listener
     )
     return LiveState(agency_security=agency, all_accounts=all_accounts, accounts=accounts)
+
+
+def account_pages(provider: Provider) -> Iterator[tuple[AccountInfo, ...]]:
+    """The account list page by page as the provider reads it; a provider that does not
+    page (no ``account_pages`` method) gives its whole list as one page."""
+    pages = getattr(provider, "account_pages", None)
+    if pages is None:
+        yield tuple(provider.list_accounts())
+        return
+    yield from pages()
+
+
+def read_streamed(
+    provider: Provider,
+    *,
+    is_managed: Callable[[AccountInfo], bool],
+    kinds_for: KindsFor,
+    read_agency: bool,
+    parallelism: int,
+    check_listed: Callable[[tuple[AccountInfo, ...]], None] | None = None,
+    progress: Progress | None = None,
+    on_account: AccountListener | None = None,
+) -> LiveState:
+    """List accounts page by page and start reading each managed account as soon as its
+    page arrives, so listing overlaps reading (SPEC section 10); agency security (when
+    ``read_agency``) is read alongside. ``check_listed(all accounts)`` runs once the list
+    is complete and may raise to stop the run; reads in flight are then dropped.
+
+    ``progress(done, total so far)`` and ``on_account(agency, state)`` are called in this
+    thread as accounts arrive. Raises ``StateReadError`` naming the list, agency.security
+    or every account that failed; nothing is returned partially.
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
+    listed: list[AccountInfo] = []
+    futures: dict[Future[AccountState], AccountInfo] = {}
+    try:
+        agency_future = pool.submit(provider.read_agency_security) if read_agency else None
+        try:
+            for page in account_pages(provider):
+                listed.extend(page)
+                for info in page:
+                    if is_managed(info):
+                        futures[pool.submit(provider.read_account, info, kinds_for(info.id))] = info
+        except HipaactlError as exc:
+            raise StateReadError(f"could not list accounts: {exc}") from None
+        all_accounts = tuple(sorted(listed, key=lambda a: a.id))
+        if check_listed is not None:
+            check_listed(all_accounts)
+        agency = _agency_result(agency_future)
+        states = _collect(futures, agency, progress, on_account)
+    finally:
+        # After an interrupt or an error, queued reads are dropped, not waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
+    return LiveState(agency_security=agency, all_accounts=all_accounts, accounts=states)
+
+
+def _agency_result(future: Future[AgencySecurity] | None) -> AgencySecurity | None:
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except HipaactlError as exc:
+        raise StateReadError(f"could not read agency.security: {exc}") from None
+
+
+def _collect(
+    futures: dict[Future[AccountState], AccountInfo],
+    agency: AgencySecurity | None,
+    progress: Progress | None,
+    on_account: AccountListener | None,
+) -> tuple[AccountState, ...]:
+    states: list[AccountState] = []
+    failures: list[str] = []
+    for done, future in enumerate(as_completed(futures), start=1):
+        try:
+            state = future.result()
+        except HipaactlError as exc:
+            failures.append(f"{account_address(futures[future].id)}: {exc}")
+        else:
+            states.append(state)
+            if on_account is not None and not failures:
+                on_account(agency, state)
+        if progress is not None:
+            progress(done, len(futures))
+    if failures:
+        failures.sort()
+        raise StateReadError(
+            f"could not read live state of {len(failures)} account(s); nothing was planned:\n  "
+            + "\n  ".join(failures)
+        )
+    return tuple(sorted(states, key=lambda s: s.id))

@@ -473,16 +473,22 @@ class CtmProvider:
         return self._call(name, "GET", path), f"GET {path}"
 
     def _get_list(self, name: str, account_id: int | None) -> tuple[list[Any], str]:
-        """Every item of a paged list, following ``next_page`` (a full URL or a page
-        number) until it is null or ``total_pages`` is reached; a page may hold fewer
-        items than asked for. An id seen twice, or more than ``MAX_PAGES`` pages, is a
-        read error."""
+        """Every item of a paged list (see ``_pages``) and the endpoint it came from."""
+        items: list[Any] = []
+        for page, _endpoint in self._pages(name, account_id):
+            items.extend(page)
+        return items, f"GET {self._endpoints.collection(name, account_id)}"
+
+    def _pages(self, name: str, account_id: int | None) -> Iterator[tuple[list[Any], str]]:
+        """The items of a paged list page by page, following ``next_page`` (a full URL or
+        a page number) until it is null or ``total_pages`` is reached; a page may hold
+        fewer items than asked for. An id seen twice, or more than ``MAX_PAGES`` pages,
+        is a read error."""
         list_key = self._endpoints.endpoint(name).list_key
         assert list_key is not None, f"{name} is not a list endpoint"
         path = self._endpoints.collection(name, account_id)
         endpoint = f"GET {path}"
         params: Mapping[str, str | int] | None = {"page": 1, "per_page": PER_PAGE}
-        items: list[Any] = []
         ids: set[str] = set()
         target = path
         for number in range(1, MAX_PAGES + 1):
@@ -500,11 +506,11 @@ class CtmProvider:
                             endpoint=endpoint,
                         )
                     ids.add(str(item_id))
-                items.append(item)
+            yield page[list_key], endpoint
             next_page = page.get("next_page")
             total_pages = page.get("total_pages")
             if next_page is None or (isinstance(total_pages, int) and number >= total_pages):
-                return items, endpoint
+                return
             target, params = self._next_target(path, next_page, number, endpoint)
         raise ProviderError(
             f"the list did not end after {MAX_PAGES} pages", endpoint=endpoint, hint=DOCTOR_HINT
@@ -525,6 +531,15 @@ class CtmProvider:
         raise ProviderError(f"the reply's next_page {next_page!r} is not a URL", endpoint=endpoint)
 
     # ---- reads ------------------------------------------------------------------------
+
+    def account_pages(self) -> Iterator[tuple[AccountInfo, ...]]:
+        """The account list page by page, as each page arrives, so reading the first
+        accounts can start while the rest are listed (SPEC section 10). Raises
+        ProviderError as ``list_accounts`` does."""
+        for objects, endpoint in self._pages("accounts", None):
+            yield tuple(
+                AccountInfo(**v) for v in _items(objects, ACCOUNT_FIELDS, endpoint, "accounts")
+            )
 
     def list_accounts(self) -> tuple[AccountInfo, ...]:
         """Every account the credentials can see, sorted by id. Raises ProviderError."""
