@@ -335,6 +335,39 @@ def check(
     raise typer.Exit(run_check(request))
 
 
+@app.command()
+def doctor(
+    account: Annotated[
+        int | None,
+        typer.Option(
+            "--account", metavar="ID", help="Probe this account (default: the first managed)."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Versioned JSON, safe to attach to a bug report.")
+    ] = False,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("-o", "--out", metavar="FILE", help="Write the report to this file."),
+    ] = None,
+) -> None:
+    """Read-only probe of the provider: one GET to every endpoint the config and packs need.
+
+    Lists the accounts, then for one account reports each endpoint's path template,
+    documented or inferred, overridden or not, HTTP status, list key, and per field:
+    present with the expected type, another type, missing, or unchecked (no items); plus
+    unknown field names, paging fields, rate-limit headers and CTM's error shape. Never
+    writes and never prints a value (key names, types and counts only).
+
+    Exit 0 when every needed endpoint answered in the expected shape, 1 otherwise (a 404
+    names the [provider.endpoints] key to set).
+    """
+    from hipaactl.commands.doctor import DoctorRequest, run_doctor
+
+    request = DoctorRequest(_GLOBALS.config, account=account, as_json=as_json, out_file=out_file)
+    raise typer.Exit(run_doctor(request))
+
+
 @app.command(name="import")
 def import_(
     account: Annotated[

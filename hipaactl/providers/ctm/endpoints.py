@@ -12,6 +12,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 Status = Literal["documented", "inferred"]
+# Where a field this project reads was seen: ``documented`` in CTM's API docs, ``sdk`` in
+# CTM's official SDKs or in schemas generated from live replies (ctm-api-evidence.md,
+# "Confirmed"), ``inferred`` nowhere public (CTM's UI shows the setting).
+FieldSource = Literal["documented", "sdk", "inferred"]
+FIELD_SOURCES: tuple[FieldSource, ...] = ("documented", "sdk", "inferred")
+
+
+def _fields(source: FieldSource, *names: str) -> tuple[tuple[str, FieldSource], ...]:
+    return tuple((name, source) for name in names)
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,9 @@ class Endpoint:
     status: Status
     fields_status: Status  # whether the fields this project reads are documented
     description: str
+    # Every reply field the mapping reads, with where it was seen (the README table and
+    # ``hipaactl doctor`` both list them; a test keeps them equal to the mapping's).
+    fields: tuple[tuple[str, FieldSource], ...] = ()
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -34,6 +46,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "documented",
         "documented",
         "id, name, status (no plan)",
+        _fields("sdk", "id", "name", "status"),
     ),
     Endpoint(
         "account_detail",
@@ -43,6 +56,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "inferred",
         "inferred",
         "plan, read only when a loaded pack checks it",
+        _fields("inferred", "plan"),
     ),
     Endpoint(
         "call_settings",
@@ -52,6 +66,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "documented",
         "documented",
         "recording, transcription and caller ID flags of each profile",
+        (
+            *_fields("sdk", "id", "name", "inbound_recordings_on", "outbound_recording_on"),
+            *_fields("sdk", "transcription"),
+            *_fields("inferred", "callerid_enabled"),
+            *_fields("sdk", "premium_callerid_enabled"),
+        ),
     ),
     Endpoint(
         "users",
@@ -61,6 +81,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "documented",
         "documented",
         "id, email, first_name, last_name, role (any string), status; flat write bodies",
+        _fields("sdk", "id", "email", "first_name", "last_name", "role", "status"),
     ),
     Endpoint(
         "numbers",
@@ -70,6 +91,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "documented",
         "inferred",
         "hipaa_eligible of each tracking number",
+        (*_fields("sdk", "id", "number", "name"), *_fields("inferred", "hipaa_eligible")),
     ),
     Endpoint(
         "triggers",
@@ -79,6 +101,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "documented",
         "inferred",
         "read only: the actions of each routing rule and the text they send",
+        _fields("sdk", "id", "name", "routing_rules"),
     ),
     Endpoint(
         "webhooks",
@@ -88,6 +111,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "documented",
         "documented",
         "read only: receiver host, https or not, with_resource_url, position",
+        _fields("sdk", "id", "name", "weburl", "with_resource_url", "position"),
     ),
     Endpoint(
         "agency_security",
@@ -98,6 +122,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "inferred",
         "idle timeout, two-factor, login to hear recordings, account override, email MFA, "
         "recording link expiry",
+        _fields(
+            "inferred",
+            "idle_timeout_minutes",
+            "two_factor",
+            "require_login_for_recordings",
+            "allow_account_override",
+            "allow_email_mfa",
+            "recording_link_expiry_days",
+        ),
     ),
     Endpoint(
         "account_settings",
@@ -107,6 +140,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "inferred",
         "inferred",
         "recording encryption, transcription mode, redaction",
+        _fields(
+            "inferred",
+            "encrypted_recordings",
+            "encrypted_recording_storage",
+            "transcription_mode",
+            "redaction_schedule",
+        ),
     ),
     Endpoint(
         "notifications",
@@ -116,6 +156,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "inferred",
         "inferred",
         "fields each notification sends",
+        _fields("inferred", "id", "name", "kind", "fields"),
     ),
     Endpoint(
         "integrations",
@@ -125,6 +166,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "inferred",
         "inferred",
         "name and enabled flag of each integration",
+        _fields("inferred", "id", "name", "enabled"),
     ),
 )
 ENDPOINTS_BY_NAME: Mapping[str, Endpoint] = {e.name: e for e in ENDPOINTS}
@@ -192,14 +234,25 @@ def _methods(endpoint: Endpoint) -> str:
     return f"{creates} `{endpoint.collection}` · {writes} `{endpoint.item}`"
 
 
+def _field_sources(endpoint: Endpoint) -> str:
+    groups = []
+    for source in FIELD_SOURCES:
+        names = [name for name, seen in endpoint.fields if seen == source]
+        if names:
+            groups.append(f"{source}: " + ", ".join(f"`{n}`" for n in names))
+    return " · ".join(groups)
+
+
 def endpoint_table_markdown() -> str:
-    """The endpoint table as the README shows it (a test keeps the two in sync)."""
+    """The endpoint table as the README shows it (a test keeps the two in sync): per
+    path whether CTM documents it, and per field where it was seen (``FIELD_SOURCES``)."""
     lines = [
-        "| name (`[provider.endpoints]` key) | requests | path | fields read |",
-        "|---|---|---|---|",
+        "| name (`[provider.endpoints]` key) | requests | path | what is read "
+        "| fields (where seen) |",
+        "|---|---|---|---|---|",
     ]
     for e in ENDPOINTS:
         lines.append(
-            f"| `{e.name}` | {_methods(e)} | {e.status} | {e.fields_status}: {e.description} |"
+            f"| `{e.name}` | {_methods(e)} | {e.status} | {e.description} | {_field_sources(e)} |"
         )
     return "\n".join(lines) + "\n"

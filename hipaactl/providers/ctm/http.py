@@ -31,7 +31,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -54,7 +54,13 @@ from hipaactl.providers.ctm.retry import (
     judge_status,
     parse_retry_after,
 )
-from hipaactl.providers.ctm.transport import Method, UncertainWriteError
+from hipaactl.providers.ctm.transport import (
+    Method,
+    ProbeReply,
+    UncertainWriteError,
+    rate_limit_header_names,
+    top_keys,
+)
 from hipaactl.providers.limits import (
     MAX_BODY_BYTES,
     BodyTooLargeError,
@@ -115,6 +121,8 @@ class _Attempt:
     retryable: bool = False  # when no reply came back
     sent: bool = True  # False only when the request provably never left this machine
     too_large: bool = False  # the body passed the cap: asking again gives the same
+    body_keys: tuple[str, ...] = ()  # for doctor: top-level key names of a JSON body
+    header_names: tuple[str, ...] = ()  # for doctor: rate-limit header names, no values
 
 
 class _Unlimited:
@@ -235,6 +243,36 @@ class HttpTransport:
             self._sleep(self._backoff.delay(attempts, attempt.retry_after, self._random))
             self._count(retries=1)
 
+    def probe(self, path: str, *, params: Mapping[str, str | int] | None = None) -> ProbeReply:
+        """One GET for ``hipaactl doctor``, returned whatever its status; 429, 502-504 and
+        lost connections are retried as for any GET. Raises ProviderError only when no
+        reply came back (the reason names the host, never the credentials)."""
+        target = self._target("GET", path)
+        attempts = 0
+        while True:
+            attempts += 1
+            self._limiter.acquire()
+            attempt = self._send("GET", target.url, params, None)
+            again = (
+                attempt.status in RETRYABLE_STATUSES
+                if attempt.status is not None
+                else attempt.retryable
+            )
+            if not again or attempts >= self._max_attempts:
+                break
+            self._sleep(self._backoff.delay(attempts, attempt.retry_after, self._random))
+            self._count(retries=1)
+        if attempt.status is None:
+            raise ProviderError(attempt.reason, endpoint=target.endpoint)
+        ok = 200 <= attempt.status < 300 and attempt.readable
+        return ProbeReply(
+            attempt.status,
+            payload=attempt.payload if ok else None,
+            json=ok,
+            body_keys=attempt.body_keys,
+            header_names=attempt.header_names,
+        )
+
     # -- one attempt ----------------------------------------------------------------
 
     def _send(
@@ -271,7 +309,7 @@ class HttpTransport:
                 return _Attempt(None, "the reply was cut off or unreadable", retryable=True)
             finally:
                 response.close()
-        return self._reply(method, response, content)
+        return _with_names(self._reply(method, response, content), response, content)
 
     def _late(self) -> _Attempt:
         reason = f"no complete reply from {self._origin.host} within {self._deadline:g} s"
@@ -417,6 +455,16 @@ class HttpTransport:
                 current.rate_limited + rate_limited,
                 current.retries + retries,
             )
+
+
+def _with_names(attempt: _Attempt, response: requests.Response, content: bytes) -> _Attempt:
+    """``attempt`` with the names doctor reports: top-level body keys and rate-limit
+    header names (never a value)."""
+    try:
+        keys = top_keys(parse_json(content)) if content.strip() else ()
+    except DocumentError:
+        keys = ()
+    return replace(attempt, body_keys=keys, header_names=rate_limit_header_names(response.headers))
 
 
 def _gave_up(method: Method, target: _Target, attempt: _Attempt, attempts: int) -> ProviderError:

@@ -336,7 +336,7 @@ def _texts(value: Any) -> Iterator[str]:
             yield from _texts(item)
 
 
-def _trigger_actions(obj: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+def trigger_actions(obj: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """(action types, every string of every action) of ``routing_rules[].actions[]``;
     None when the structure is not the one the evidence shows (rules needing it error)."""
     rules = obj.get("routing_rules")
@@ -441,6 +441,16 @@ class CtmProvider:
         }
 
     # ---- transport --------------------------------------------------------------------
+
+    @property
+    def transport(self) -> Transport:
+        """The transport this provider reads through (``hipaactl doctor`` probes it)."""
+        return self._transport
+
+    @property
+    def endpoint_table(self) -> EndpointTable:
+        """The endpoint paths, with the config's overrides applied."""
+        return self._endpoints
 
     def _call(
         self,
@@ -621,7 +631,7 @@ class CtmProvider:
             values = _read_fields(
                 obj, TRIGGER_FIELDS, endpoint, _label("automators", position, obj)
             )
-            actions = _trigger_actions(obj)
+            actions = trigger_actions(obj)
             types, texts = actions if actions is not None else (None, None)
             triggers.append(Trigger(**values, action_types=types, texts=texts))
         return tuple(sorted(triggers, key=lambda t: t.id))

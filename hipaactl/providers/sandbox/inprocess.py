@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from hipaactl.errors import ProviderError
-from hipaactl.providers.ctm.transport import Method
+from hipaactl.providers.ctm.transport import Method, ProbeReply, top_keys
 from hipaactl.providers.sandbox.backend import SandboxBackend
 
 
@@ -53,6 +53,16 @@ class InProcessTransport:
         raise ProviderError(
             error_reason(reply, status), status=status, endpoint=f"{method} {route}"
         )
+
+    def probe(self, path: str, *, params: Mapping[str, str | int] | None = None) -> ProbeReply:
+        """One GET for ``hipaactl doctor``, whatever its status; the in-process backend
+        sends no headers, so no rate-limit header is ever seen."""
+        route, query = self._split(path)
+        query.update({key: str(value) for key, value in (params or {}).items()})
+        status, reply = self._backend.handle("GET", route, query, None)
+        reply = _round_trip(reply)
+        ok = 200 <= status < 300
+        return ProbeReply(status, payload=reply if ok else None, json=ok, body_keys=top_keys(reply))
 
     def close(self) -> None:
         """Nothing to release: the backend outlives the transport."""
