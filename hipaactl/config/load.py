@@ -36,6 +36,7 @@ from hipaactl.config.model import (
     BaaAttestation,
     Config,
     Exclusion,
+    FactAttestation,
     IndividualLoginsAttestation,
     Override,
     ProviderSettings,
@@ -323,8 +324,16 @@ def _excluded_accounts(context: _Context) -> Iterator[SchemaProblem]:
             )
 
 
+def _past_date_paths(context: _Context) -> list[KeyPath]:
+    facts = _table(context.document, "attestations", "facts")
+    fact_paths: list[KeyPath] = [
+        ("attestations", "facts", str(rule_id), "confirmed_on") for rule_id in facts
+    ]
+    return [*_PAST_DATES, *fact_paths]
+
+
 def _future_dates(context: _Context) -> Iterator[SchemaProblem]:
-    for path in _PAST_DATES:
+    for path in _past_date_paths(context):
         value = _table(context.document, *map(str, path[:-1])).get(str(path[-1]))
         # A date-time is a date too in Python; the schema refuses it.
         if type(value) is dt.date and value > context.today:
@@ -494,13 +503,20 @@ def _attestations(attestations: AttestationsModel | None) -> Attestations:
         if logins is None
         else IndividualLoginsAttestation(logins.confirmed_on, logins.by),
         max_age_days=attestations.max_age_days,
+        facts=tuple(
+            FactAttestation(rule_id, fact.confirmed_on, fact.by, fact.note)
+            for rule_id, fact in sorted(attestations.facts.items())
+        ),
     )
 
 
 def _integrations(model: ConfigFileModel) -> tuple[AllowedIntegration, ...] | None:
     if model.integrations is None:
         return None
-    return tuple(AllowedIntegration(i.name, i.baa) for i in model.integrations.allow)
+    return tuple(
+        AllowedIntegration(i.name, i.baa, i.host.lower() if i.host else None)
+        for i in model.integrations.allow
+    )
 
 
 def _overrides(policy: PolicyModel | None) -> tuple[Override, ...]:

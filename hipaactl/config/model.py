@@ -127,12 +127,25 @@ class Attestations:
     baa: BaaAttestation | None = None
     individual_logins: IndividualLoginsAttestation | None = None
     max_age_days: int | None = None
+    facts: tuple[FactAttestation, ...] = ()
 
 
 @dataclass(frozen=True)
 class AllowedIntegration:
     name: str
     baa: bool
+    host: str | None = None  # a webhook receiver's host name, lowercased
+
+
+@dataclass(frozen=True)
+class FactAttestation:
+    """A person's dated word for a fact a rule needs and the API does not expose
+    (``[attestations.facts."RULE-ID"]``, SPEC section 7)."""
+
+    rule_id: str
+    confirmed_on: dt.date
+    by: str
+    note: str
 
 
 @dataclass(frozen=True)

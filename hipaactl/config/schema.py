@@ -62,6 +62,13 @@ PATTERN_MESSAGES: Mapping[str, str] = {
 
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN)]
 NonBlank = Annotated[str, Field(pattern=NON_BLANK_PATTERN)]
+# A bare host name: no scheme, port, path or credentials.
+HostName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+    ),
+]
 
 
 class _Model(BaseModel):
@@ -219,15 +226,29 @@ class IndividualLoginsModel(_Model):
     by: Email
 
 
+class FactModel(_Model):
+    """A person's dated word for a fact the API does not expose, keyed by the rule it
+    answers: that rule's ``error`` becomes ``attested``."""
+
+    confirmed_on: dt.date
+    by: Email
+    note: NonBlank
+
+
 class AttestationsModel(_Model):
     baa: BaaModel | None = None
     individual_logins: IndividualLoginsModel | None = None
     max_age_days: int | None = Field(default=None, ge=1)
+    facts: dict[str, FactModel] = Field(default_factory=dict)
 
 
 class IntegrationModel(_Model):
     name: NonBlank
     baa: bool
+    host: HostName | None = Field(
+        default=None,
+        description="the host a webhook of this service posts to, such as hooks.ehr.example",
+    )
 
 
 class IntegrationsModel(_Model):

@@ -262,7 +262,10 @@ def carried_tables(source: ImportSource) -> list[Table]:
     if attestations:
         tables.append(text_table({"attestations": attestations}))
     if config.integrations is not None:
-        allow = [{"name": i.name, "baa": i.baa} for i in config.integrations]
+        allow = [
+            {"name": i.name, **({"host": i.host} if i.host else {}), "baa": i.baa}
+            for i in config.integrations
+        ]
         tables.append(text_table({"integrations": {"allow": allow}}))
     if config.overrides:
         overrides = {
@@ -299,6 +302,11 @@ def _attestations_section(config: Config) -> dict[str, Any]:
     logins = attestations.individual_logins
     if logins is not None:
         section["individual_logins"] = {"confirmed_on": logins.confirmed_on, "by": logins.by}
+    if attestations.facts:
+        section["facts"] = {
+            f.rule_id: {"confirmed_on": f.confirmed_on, "by": f.by, "note": f.note}
+            for f in attestations.facts
+        }
     return section
 
 

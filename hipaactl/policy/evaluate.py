@@ -33,6 +33,7 @@ REF_LABELS: Mapping[RefName, str] = {
     "eligible_plans": "the eligible plans",
     "allowed_integrations": "the [integrations] allow list (baa = true)",
     "shared_mailbox_local_parts": "the shared-mailbox names",
+    "allowed_receivers": "the webhook receivers of [integrations] allow (host, baa = true)",
 }
 
 
@@ -63,6 +64,8 @@ class ConfigRefs:
         allowed = config.integrations or ()
         self._with_baa = frozenset(i.name.lower() for i in allowed if i.baa)
         self._without_baa = frozenset(i.name.lower() for i in allowed if not i.baa)
+        self._hosts_with_baa = frozenset(i.host for i in allowed if i.host and i.baa)
+        self._hosts_without_baa = frozenset(i.host for i in allowed if i.host and not i.baa)
         self._cache: dict[tuple[RefName, str, int | None], tuple[Any, ...]] = {}
 
     def resolve(self, name: RefName, pack: Pack, account_id: int | None) -> tuple[Any, ...]:
@@ -79,6 +82,8 @@ class ConfigRefs:
         """A note for the result message when ``value`` is an integration allowed without a BAA."""
         if name == "allowed_integrations" and value in self._without_baa:
             return f"no BAA: {value} is allowed in [integrations] with baa = false"
+        if name == "allowed_receivers" and value in self._hosts_without_baa:
+            return f"no BAA: the receiver {value} is allowed in [integrations] with baa = false"
         return None
 
     def _compute(self, name: RefName, pack: Pack, account_id: int | None) -> tuple[Any, ...]:
@@ -93,6 +98,8 @@ class ConfigRefs:
             return tuple(normalize_plan(p) for p in pack.eligible_plans)
         if name == "allowed_integrations":
             return tuple(sorted(self._with_baa))
+        if name == "allowed_receivers":
+            return tuple(sorted(self._hosts_with_baa))
         return tuple(p.lower() for p in pack.shared_mailbox_local_parts)
 
     def _extra_phi_fields(self, account_id: int | None) -> tuple[str, ...]:

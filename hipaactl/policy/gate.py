@@ -18,9 +18,15 @@ from hipaactl.live.scope import Scope
 from hipaactl.model.changes import ManualAction
 from hipaactl.model.state import LiveState, recognized
 from hipaactl.policy.evaluate import ConfigRefs, evaluate
+from hipaactl.policy.facts import attest_facts
 from hipaactl.policy.model import READ_ONLY_RESOURCES, Pack, RuleResult
 from hipaactl.policy.overrides import apply_overrides
-from hipaactl.policy.views import declared_views, live_views, unread_collections
+from hipaactl.policy.views import (
+    attestation_max_age_days,
+    declared_views,
+    live_views,
+    unread_collections,
+)
 
 _FAILED = frozenset({"fail", "manual"})
 # Unclassified accounts are a config fix (scope), reported by check, not a manual action.
@@ -80,7 +86,15 @@ def evaluate_live(
     refs = ConfigRefs(config, declared if declared is not None else live_login)
     views = live_views(config, live, scope, today=today, packs=packs)
     results = evaluate(packs, views, refs, mode="live", unread=unread_collections(live, scope))
-    return apply_overrides(results, config.overrides, packs, today=today)
+    results, fact_warnings = attest_facts(
+        results,
+        config.attestations.facts,
+        packs,
+        today=today,
+        max_age_days=attestation_max_age_days(packs, config),
+    )
+    waived, warnings = apply_overrides(results, config.overrides, packs, today=today)
+    return waived, (*fact_warnings, *warnings)
 
 
 def _read_only_pack(pack: Pack) -> Pack:

@@ -12,19 +12,24 @@ from hipaactl.model.changes import RESOURCE_TYPES
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches"]
 OPS: tuple[Op, ...] = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains_none", "matches")
 RefName = Literal[
-    "phi_fields", "eligible_plans", "allowed_integrations", "shared_mailbox_local_parts"
+    "phi_fields",
+    "eligible_plans",
+    "allowed_integrations",
+    "shared_mailbox_local_parts",
+    "allowed_receivers",
 ]
 REF_NAMES: tuple[RefName, ...] = (
     "phi_fields",
     "eligible_plans",
     "allowed_integrations",
     "shared_mailbox_local_parts",
+    "allowed_receivers",
 )
 Quantifier = Literal["any", "all"]
 Severity = Literal["low", "medium", "high", "critical"]
 Enforcement = Literal["mandatory", "advisory"]
 HipaaType = Literal["required", "addressable"]
-Status = Literal["pass", "fail", "error", "manual"]
+Status = Literal["pass", "fail", "error", "manual", "attested"]
 
 # Resource types a rule can be about (also the ``resource_type`` of plan changes).
 RULE_RESOURCES: tuple[str, ...] = RESOURCE_TYPES

@@ -76,9 +76,85 @@ RESOURCE_FIELDS: Mapping[str, frozenset[str]] = {
     "number": frozenset({"number", "name", "hipaa_eligible"}),
     "plan": frozenset({"plan"}),
     "integration": frozenset({"name", "enabled"}),
-    "account": frozenset({"classification"}),
+    "account": frozenset({"classification", "user_count", "admin_count", "admins_over_limit"}),
     "attestation.baa": _ATTESTATION_FIELDS,
     "attestation.individual_logins": _ATTESTATION_FIELDS,
+}
+
+# What each field means, for the policy reference (docs/policies.md); a test keeps it
+# complete. Derived fields say how they are computed.
+FIELD_DOCS: Mapping[str, Mapping[str, str]] = {
+    "agency.security": {
+        "idle_timeout_minutes": "minutes of idle time before a user is logged out",
+        "two_factor": "`every_login`, `every_30_days` or `off`",
+        "require_login_for_recordings": "whether a user login is needed to hear recordings",
+        "allow_account_override": "whether accounts may weaken these settings",
+        "allow_email_mfa": "whether email is accepted as a second factor",
+        "recording_link_expiry_days": "days a recording link works (0 = never expires)",
+    },
+    "settings": {
+        "encrypted_recordings": "recordings are encrypted",
+        "encrypted_recording_storage": "recording storage is encrypted",
+        "transcription_mode": "`standard`, `secure` or `enhanced`",
+        "redaction_schedule": "`off`, `manual`, `daily`, `30_days`, `60_days` or `90_days`",
+    },
+    "call_settings": {
+        "name": "the profile's name",
+        "inbound_recordings_on": "inbound calls are recorded",
+        "outbound_recording_on": "outbound calls are recorded",
+        "records": "derived: true when either recording flag is on",
+        "transcription": "calls are transcribed",
+        "callerid_enabled": "Caller ID is on",
+        "premium_callerid_enabled": "Enhanced Caller ID is on",
+    },
+    "user": {
+        "email": "the login, lowercased",
+        "local_part": "derived: the email before the `@`",
+        "role": "the role CTM returns, as it is",
+        "status": "the status CTM returns, such as `active`",
+    },
+    "notification": {
+        "name": "the notification's name",
+        "kind": "`email`, `sms`, `export` or `webhook`",
+        "fields": "the fields it sends",
+    },
+    "trigger": {
+        "name": "the trigger's name",
+        "action_types": "the `type` of every action of every routing rule",
+        "placeholders": "derived: the field names every string of every action names as "
+        "`{{x}}`, `%x%` or `[x]`, lowercased; unknown when an action cannot be read",
+    },
+    "webhook": {
+        "name": "the webhook's name",
+        "scheme": "derived: the scheme of `weburl`, lowercased",
+        "host": "derived: the host of `weburl`, lowercased (the rest of the URL is dropped)",
+        "https": "derived: true when `weburl` is https",
+        "with_resource_url": "whether the post carries a link to the call",
+        "position": "when it posts (start or end of the call)",
+    },
+    "number": {
+        "number": "the tracking number",
+        "name": "its name",
+        "hipaa_eligible": "whether CTM marks it eligible for HIPAA (an inferred field)",
+    },
+    "plan": {"plan": "the account's plan, lowercased with spaces as underscores"},
+    "integration": {"name": "the integration's name, lowercased", "enabled": "it is on"},
+    "account": {
+        "classification": "`managed`, `excluded` or `unclassified` by `[accounts]`",
+        "user_count": "derived: the users of a managed account",
+        "admin_count": "derived: its users whose role is `admin` or `agency_admin`",
+        "admins_over_limit": "derived: admins beyond max(3, 10% of users), at least 0",
+    },
+    "attestation.baa": {
+        "present": "the table is in the config",
+        "current": "derived: `confirmed_on` is within the last `max_age_days` days",
+        "confirmed_on": "the date a person confirmed it",
+        "max_age_days": "the strictest age of the packs and `[attestations] max_age_days`",
+    },
+}
+FIELD_DOCS = {
+    **FIELD_DOCS,
+    "attestation.individual_logins": FIELD_DOCS["attestation.baa"],
 }
 
 # Account collections as resource types; the read-only ones a plan must read on purpose.
@@ -209,8 +285,8 @@ def live_views(
     if live.agency_security is not None:
         views.append(_security_view(live.agency_security))
     views.extend(_attestation_views(config, today, attestation_max_age_days(packs, config)))
-    views.extend(_classification_views(scope))
     states = {state.id: state for state in live.accounts}  # LiveState.account() is linear
+    views.extend(_classification_views(scope, states))
     for info in scope.managed:
         state = states.get(info.id)
         plan = state.plan if state is not None and state.plan is not None else info.plan
@@ -284,16 +360,43 @@ def _attestation_views(config: Config, today: dt.date, max_age: int) -> list[Res
     return views
 
 
-def _classification_views(scope: Scope) -> list[ResourceView]:
+def _classification_views(scope: Scope, states: Mapping[int, AccountState]) -> list[ResourceView]:
     classes = [
         *((info.id, "managed") for info in scope.managed),
         *((excluded.info.id, "excluded") for excluded in scope.excluded),
         *((info.id, "unclassified") for info in scope.unclassified),
     ]
-    return [
-        _view("account", account_address(aid), aid, {"classification": label})
-        for aid, label in sorted(classes)
-    ]
+    views = []
+    for aid, label in sorted(classes):
+        state = states.get(aid) if label == "managed" else None
+        users = state.users if state is not None else None
+        values = {"classification": label, **_admin_counts(users)}
+        views.append(_view("account", account_address(aid), aid, values))
+    return views
+
+
+# Roles that administer an account (SPEC section 3: they count for the last-admin guard).
+ADMIN_ROLES = frozenset({"admin", "agency_admin"})
+# No more than 3 admins per account, or 10% of its users, whichever is larger (SPEC
+# section 7, the extended pack; 164.308(a)(3)(ii)(B), minimum necessary access).
+ADMIN_FLOOR, ADMIN_SHARE_PERCENT = 3, 10
+
+
+def admin_limit(user_count: int) -> int:
+    """The most admins an account of ``user_count`` users should have: max(3, 10%)."""
+    return max(ADMIN_FLOOR, user_count * ADMIN_SHARE_PERCENT // 100)
+
+
+def _admin_counts(users: Sequence[User] | None) -> dict[str, int | None]:
+    """Derived fields of a managed account whose users were read; None otherwise."""
+    if users is None:
+        return {"user_count": None, "admin_count": None, "admins_over_limit": None}
+    admins = sum(1 for u in users if u.role in ADMIN_ROLES)
+    return {
+        "user_count": len(users),
+        "admin_count": admins,
+        "admins_over_limit": max(0, admins - admin_limit(len(users))),
+    }
 
 
 def _account_views(state: AccountState, types: frozenset[str] | None) -> list[ResourceView]:

@@ -31,8 +31,8 @@ DISCLAIMER = (
     "compliance determination or risk analysis (164.308(a)(1))."
 )
 
-Bucket = Literal["pass", "fail", "error", "manual", "waived"]
-BUCKETS: tuple[Bucket, ...] = ("pass", "fail", "error", "manual", "waived")
+Bucket = Literal["pass", "attested", "fail", "error", "manual", "waived"]
+BUCKETS: tuple[Bucket, ...] = ("pass", "attested", "fail", "error", "manual", "waived")
 EXIT_OK, EXIT_ERROR, EXIT_FAILED = 0, 1, 3
 
 # The config key (under [[account]] or [defaults]) that declares each field a rule checks.
@@ -88,6 +88,13 @@ class Report:
         counts: dict[str, int] = dict.fromkeys(BUCKETS, 0)
         for result in self.results:
             counts[bucket(result)] += 1
+        return counts
+
+    def shown_summary(self) -> dict[str, int]:
+        """The summary as text formats show it: ``attested`` only when some result is."""
+        counts = self.summary()
+        if not counts["attested"]:
+            del counts["attested"]
         return counts
 
     @property
@@ -198,13 +205,14 @@ def users_inventory(live: LiveState) -> tuple[InventoryUser, ...]:
 
 # -- grouping for the human-readable formats --------------------------------------------
 
-SectionName = Literal["error", "mandatory", "manual", "advisory", "waived"]
+SectionName = Literal["error", "mandatory", "manual", "advisory", "waived", "attested"]
 SECTION_TITLES: Mapping[SectionName, str] = {
     "error": "Could not be evaluated (error: the data could not be read; never a pass)",
     "mandatory": "Failed mandatory rules",
     "manual": "Waiting for an attestation (manual: only a person can confirm these)",
     "advisory": "Failed advisory rules (warnings)",
     "waived": "Waived by [policy.overrides] (reported, not enforced)",
+    "attested": "Attested by a person (facts the API does not expose; counted with pass)",
 }
 
 
@@ -222,6 +230,8 @@ def section_of(result: RuleResult) -> SectionName | None:
         return None
     if result.status == "error":
         return "error"
+    if result.status == "attested":
+        return "attested"
     if result.waived:
         return "waived"
     if result.status == "manual":

@@ -22,6 +22,7 @@ from hipaactl.config.schema import (
     URL_PATTERN,
 )
 from hipaactl.policy.model import Condition, Pack, Ref, Rule
+from hipaactl.policy.views import FIELD_DOCS
 
 REGENERATE = "HIPAACTL_REGENERATE_DOCS=1 pytest tests/docs/test_generated_docs.py"
 
@@ -347,6 +348,7 @@ REF_TEXT: Mapping[str, str] = {
     "eligible_plans": "the pack's eligible plans",
     "allowed_integrations": "the `[integrations] allow` list with `baa = true`",
     "shared_mailbox_local_parts": "the pack's shared-mailbox local parts",
+    "allowed_receivers": "the `host` of each `[integrations] allow` entry with `baa = true`",
 }
 
 
@@ -429,4 +431,20 @@ def render_policy_reference(packs: Sequence[Pack]) -> str:
     ]
     for pack in packs:
         lines.extend(_pack_section(pack))
+    lines.extend(_fields_section())
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _fields_section() -> list[str]:
+    """Every field a rule can check, per resource type; derived ones say how."""
+    lines = [
+        "## Fields rules can check",
+        "",
+        "A field that could not be read is unknown: a rule over it is `error`, never a pass.",
+        "",
+    ]
+    for resource_type, fields in FIELD_DOCS.items():
+        lines.extend([f"### `{resource_type}`", "", "| field | meaning |", "|---|---|"])
+        lines.extend(f"| `{name}` | {_cell(text)} |" for name, text in sorted(fields.items()))
+        lines.append("")
+    return lines

@@ -35,6 +35,8 @@ VIOLATED_BY_EXAMPLE = {
     "CTM-TRN-01",
     "CTM-PLAN-01",
     "CTM-NUM-01",
+    "CTM-SEC-04",
+    "CTM-WHK-01",
     # advisory
     "CTM-RED-01",
     "CTM-PHI-01",
@@ -43,6 +45,7 @@ VIOLATED_BY_EXAMPLE = {
     "CTM-CID-02",
     "CTM-INT-01",
     "CTM-LOGIN-02",
+    "CTM-WHK-02",
 }
 # What apply cannot change: read-only facts, and a user it never removes (additive).
 LEFT_AFTER_APPLY = {
@@ -50,6 +53,9 @@ LEFT_AFTER_APPLY = {
     ("CTM-NUM-01", 'account[1001].number["TPN1002"]'),
     ("CTM-INT-01", 'account[1002].integration["I21"]'),
     ("CTM-LOGIN-02", 'account[1001].user["frontdesk@downtown-clinic.example"]'),
+    # Webhooks are read only: apply cannot move a receiver to https or to an allowed host.
+    ("CTM-WHK-01", 'account[1002].webhook["W1002"]'),
+    ("CTM-WHK-02", 'account[1002].webhook["W1002"]'),
     # Triggers are read only: apply cannot remove the PHI their actions send.
     ("CTM-PHI-02", 'account[1001].trigger["T3"]'),
     ("CTM-PHI-02", 'account[1003].trigger["T31"]'),
@@ -81,7 +87,8 @@ def clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def fix_seed(folder: Path) -> None:
     """Fix in the seed what apply cannot: the plan, the ineligible number, the shared
-    mailbox, the integration without a BAA, the triggers that send PHI."""
+    mailbox, the integration without a BAA, the triggers that send PHI, the webhook that
+    posts over http to a receiver not on the allow list."""
     path = folder / "sandbox" / "agency.json"
     seed = json.loads(path.read_text(encoding="utf-8"))
     accounts = {a["id"]: a for a in seed["accounts"]}
@@ -93,6 +100,7 @@ def fix_seed(folder: Path) -> None:
     ]
     for item in accounts[1002]["integrations"]:
         item["enabled"] = False
+    accounts[1002]["webhooks"] = []
     for account in accounts.values():
         for trigger in account["triggers"]:
             for rule in trigger["routing_rules"]:
@@ -158,7 +166,7 @@ def test_untouched_example_exits_3_and_names_each_violated_rule(
     for rule_id in VIOLATED_BY_EXAMPLE:
         assert f"  {rule_id} (" in captured.out
     assert captured.out.rstrip().endswith(DISCLAIMER)
-    assert "check: 10 mandatory checks failed" in captured.err
+    assert "check: 12 mandatory checks failed" in captured.err
 
     code, report = check_json(capsys)
     assert code == 3
@@ -271,7 +279,7 @@ def test_markdown_output_is_a_pull_request_comment(
 ) -> None:
     assert run("check", "--format", "markdown") == 3
     markdown = capsys.readouterr().out
-    assert markdown.startswith("## ❌ hipaactl check: 10 mandatory checks failed")
+    assert markdown.startswith("## ❌ hipaactl check: 12 mandatory checks failed")
     assert "#### CTM-SEC-01: Idle users are logged out after at most 15 minutes" in markdown
     assert "<details>" in markdown
     assert DISCLAIMER in markdown
@@ -359,6 +367,11 @@ OVERRIDE = (
 )
 
 
+def drop_webhooks(state: dict[str, Any]) -> None:
+    for account in state["accounts"]:
+        account["webhooks"] = []
+
+
 def add_overrides(folder: Path, plan: dt.date, number: dt.date) -> None:
     lines = [
         "\n[policy.overrides]\n",
@@ -374,12 +387,13 @@ def test_current_overrides_waive_failures_and_never_fail_the_check(
 ) -> None:
     later = dt.date.today() + dt.timedelta(days=30)
     add_overrides(applied, later, later)
+    edit_live(applied, drop_webhooks)  # the http webhook is removed in CTM, not waived
     code, report = check_json(capsys)
     assert code == 0
     waived = {(r["rule_id"], r["status"]) for r in report["results"] if r["waived"]}
     assert waived == {("CTM-PLAN-01", "fail"), ("CTM-NUM-01", "fail")}
     assert (report["summary"]["waived"], report["summary"]["fail"]) == (2, 4)
-    assert failing(report) == LEFT_AFTER_APPLY
+    assert failing(report) == {r for r in LEFT_AFTER_APPLY if not r[0].startswith("CTM-WHK")}
     assert report["conclusion"] == ALL_PASSED
 
 
@@ -515,8 +529,8 @@ def test_pack_file_is_relative_to_the_working_directory(
 def test_integrations_are_read_even_without_an_allow_list(
     applied: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    edit_config(applied, 'allow = [{ name = "salesforce", baa = true }]', "")
-    edit_config(applied, "[integrations]", "")
+    allow = (applied / "hipaa.toml").read_text(encoding="utf-8").split("[integrations]")[1]
+    edit_config(applied, "[integrations]" + allow.split("\n]\n")[0] + "\n]\n", "")
     _, report = check_json(capsys)
     assert ("CTM-INT-01", 'account[1001].integration["I1"]') in failing(report)
 

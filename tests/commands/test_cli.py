@@ -60,7 +60,7 @@ def test_plan_shows_every_kind_of_change_and_manual_actions(clinic: Path, cli: C
         '! manual account[1001].number["TPN1002"]',
     ):
         assert fragment in result.out, fragment
-    assert "Plan: 1 to add, 13 to change, 0 to destroy, 5 manual." in result.out
+    assert "Plan: 1 to add, 13 to change, 0 to destroy, 6 manual." in result.out
     assert cli("plan", "--detailed-exitcode").code == 2
 
 
@@ -77,7 +77,7 @@ def test_apply_then_plan_converges(clinic: Path, cli: CliRunner) -> None:
     after = cli("plan", "--detailed-exitcode")
     assert after.code == 0
     assert "No changes. Live state matches the configuration." in after.out
-    assert "5 manual" in after.out  # manual actions never make exit code 2
+    assert "6 manual" in after.out  # manual actions never make exit code 2
 
 
 def test_apply_without_terminal_needs_auto_approve(clinic: Path, cli: CliRunner) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from hipaactl.config.schema import config_json_schema
 from hipaactl.policy.model import Condition, Ref
+from hipaactl.policy.packs import load_packs
 from hipaactl.report.reference import (
     KEY_NOTES,
     REGENERATE,
@@ -34,7 +35,8 @@ def configuration() -> str:
 
 
 def policies() -> str:
-    return render_policy_reference([PACKS[pack_id] for pack_id in ORDER])
+    extended = load_packs(("ctm-hipaa-extended",), base_dir=Path("."))
+    return render_policy_reference([*(PACKS[pack_id] for pack_id in ORDER), *extended])
 
 
 GENERATED: dict[str, Callable[[], str]] = {

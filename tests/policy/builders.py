@@ -41,6 +41,10 @@ TODAY = dt.date(2026, 6, 1)
 CONFIG_PATH = Path("/srv/clinic/hipaa.toml")
 
 
+def extended_pack() -> Pack:
+    return load_packs(("ctm-hipaa-extended",), base_dir=Path("."))[0]
+
+
 def builtin_packs(*ids: str) -> tuple[Pack, ...]:
     return load_packs(ids or ("ctm-hipaa-2018", "ctm-hipaa-current"), base_dir=Path("."))
 
@@ -75,7 +79,10 @@ def config(**overrides: Any) -> Config:
         selector=AccountSelector(include=("*",)),
         accounts=(),
         attestations=attestations(),
-        integrations=(AllowedIntegration(name="Salesforce", baa=True),),
+        integrations=(
+            AllowedIntegration(name="Salesforce", baa=True),
+            AllowedIntegration(name="EHR", baa=True, host="ehr.clinic.example"),
+        ),
         overrides=(),
         audit_path=CONFIG_PATH.parent / ".hipaactl" / "audit.jsonl",
     )

@@ -117,6 +117,9 @@ ENFORCEMENT = {
     "CID-02": (None, "advisory"),
     "INT-01": (None, "advisory"),
     "SCOPE-01": ("mandatory", "mandatory"),
+    "SEC-04": ("mandatory", "mandatory"),
+    "WHK-01": ("mandatory", "mandatory"),
+    "WHK-02": (None, "advisory"),
 }
 
 
@@ -138,7 +141,7 @@ def test_every_rule_is_in_the_spec_table() -> None:
 
 
 def test_phi_rules_are_advisory_high() -> None:
-    for rule_id in ("CTM18-PHI-01", "CTM18-PHI-02", "CTM-PHI-01", "CTM-PHI-02"):
+    for rule_id in ("CTM18-PHI-01", "CTM18-PHI-02", "CTM-PHI-01", "CTM-PHI-02", "CTM-WHK-02"):
         assert rule(rule_id).severity == "high"
 
 
@@ -174,6 +177,9 @@ CITATIONS = {
     "PHI-01": ("45 CFR 164.312(e)(1)", *MINIMUM_NECESSARY),
     "PHI-02": ("45 CFR 164.312(e)(1)", *MINIMUM_NECESSARY),
     "SCOPE-01": ("45 CFR 164.308(a)(1)(ii)(A)",),
+    "SEC-04": ("45 CFR 164.312(a)(1)", "45 CFR 164.312(d)"),
+    "WHK-01": ("45 CFR 164.312(e)(1)",),
+    "WHK-02": DISCLOSURE,
 }
 ADDRESSABLE = {"SEC-01", "ENC-01", "ENC-02"}
 
@@ -214,7 +220,7 @@ def test_pack_headers() -> None:
     )
     assert old.eligible_plans == ("contact_center", "marketing", "advanced", "enterprise")
     for pack in (current, old):
-        assert pack.version == "2026.11.1"
+        assert pack.version == "2026.11.2"
         assert pack.login_protected_fields == ("recording_url",)
         assert pack.attestation_max_age_days == 365
         assert len(pack.phi_fields) == 14

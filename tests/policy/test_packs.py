@@ -70,7 +70,7 @@ def pack_error(tmp_path: Path, text: str) -> str:
 
 
 def test_builtin_ids() -> None:
-    assert builtin_pack_ids() == ("ctm-hipaa-2018", "ctm-hipaa-current")
+    assert builtin_pack_ids() == ("ctm-hipaa-2018", "ctm-hipaa-current", "ctm-hipaa-extended")
 
 
 def test_source_checkout_falls_back_to_the_policies_folder() -> None:

@@ -21,9 +21,10 @@ from hipaactl.config.model import (
     Exclusion,
 )
 from hipaactl.live.scope import classify_accounts
-from hipaactl.model.state import LiveState
+from hipaactl.model.state import LiveState, Trigger
 from hipaactl.policy.gate import evaluate_live
 from hipaactl.policy.model import RuleResult, Status
+from tests.builders import webhook
 
 from .builders import (
     TODAY,
@@ -31,6 +32,7 @@ from .builders import (
     attestations,
     builtin_packs,
     config,
+    extended_pack,
     info,
     integration,
     live,
@@ -43,8 +45,8 @@ from .builders import (
     user,
 )
 
-PACKS = {pack.id: pack for pack in builtin_packs()}
-PREFIXES = {"CTM18-": "ctm-hipaa-2018", "CTM-": "ctm-hipaa-current"}
+PACKS = {pack.id: pack for pack in (*builtin_packs(), extended_pack())}
+PREFIXES = {"CTM18-": "ctm-hipaa-2018", "CTM-": "ctm-hipaa-current", "CTMX-": "ctm-hipaa-extended"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,16 @@ class Case:
 
 
 def both(suffix: str, label: str, status: Status, **kwargs: object) -> list[Case]:
-    return [Case(prefix + suffix, label, status, **kwargs) for prefix in PREFIXES]  # type: ignore[arg-type]
+    editions = ("CTM18-", "CTM-")
+    return [Case(prefix + suffix, label, status, **kwargs) for prefix in editions]  # type: ignore[arg-type]
+
+
+def admins(count: int, others: int) -> tuple[object, ...]:
+    """``count`` admins and ``others`` agents of one account."""
+    return (
+        *(user(f"admin{k}@clinic.example", role="admin") for k in range(count)),
+        *(user(f"agent{k}@clinic.example", role="agent") for k in range(others)),
+    )
 
 
 def stale_baa() -> Config:
@@ -396,6 +407,125 @@ CASES: list[Case] = [
             )
         ),
         live=UNCLASSIFIED,
+    ),
+    # agency security binds the accounts
+    *both(
+        "SEC-04",
+        "accounts may override the agency's security",
+        "fail",
+        live=live(agency_security=security(allow_account_override=True)),
+        address="agency.security",
+        fragment="allow_account_override is true (must be false)",
+    ),
+    # webhooks
+    *both(
+        "WHK-01",
+        "a webhook posts over plain http",
+        "fail",
+        live=live(account(webhooks=(webhook("W1"), webhook("W2", url_scheme="http")))),
+        address='account[1001].webhook["W2"]',
+        fragment="https is false (must be true)",
+    ),
+    Case(
+        "CTM-WHK-02",
+        "a webhook posts to a receiver not on the allow list",
+        "fail",
+        config=config(integrations=(AllowedIntegration(name="Salesforce", baa=True),)),
+        address='account[1001].webhook["W1"]',
+        fragment='host is "ehr.clinic.example"',
+    ),
+    Case(
+        "CTM-WHK-02",
+        "a receiver allowed without a BAA",
+        "fail",
+        config=config(
+            integrations=(AllowedIntegration(name="EHR", baa=False, host="ehr.clinic.example"),)
+        ),
+        fragment="no BAA: the receiver ehr.clinic.example",
+    ),
+    Case(
+        "CTM-WHK-02",
+        "no [integrations] table: every receiver is unknown",
+        "fail",
+        config=config(integrations=None),
+    ),
+    # triggers: every string of every action, placeholders in any form and case
+    *both(
+        "PHI-02",
+        "a placeholder in another case and form",
+        "fail",
+        live=live(
+            account(
+                triggers=(
+                    Trigger(
+                        id="T9",
+                        name="Lead",
+                        action_types=("send_sms",),
+                        texts=("Call from [Caller_Number] about {{ CALLER_NAME }}",),
+                    ),
+                )
+            )
+        ),
+        address='account[1001].trigger["T9"]',
+        fragment="caller_name, caller_number",
+    ),
+    *both(
+        "PHI-02",
+        "an action that cannot be read",
+        "error",
+        live=live(account(triggers=(trigger("T1", fields=None),))),
+        address='account[1001].trigger["T1"]',
+    ),
+    # the extended pack
+    Case(
+        "CTMX-MFA-01",
+        "email accepted as a second factor",
+        "fail",
+        live=live(agency_security=security(allow_email_mfa=True)),
+        fragment="allow_email_mfa is true",
+    ),
+    Case(
+        "CTMX-LNK-01",
+        "recording links never expire",
+        "fail",
+        live=live(agency_security=security(recording_link_expiry_days=0)),
+        fragment="recording_link_expiry_days is 0",
+    ),
+    Case(
+        "CTMX-LNK-02",
+        "recording links live for 90 days",
+        "fail",
+        live=live(agency_security=security(recording_link_expiry_days=90)),
+        fragment="recording_link_expiry_days is 90",
+    ),
+    Case(
+        "CTMX-ADM-01",
+        "4 admins among 20 users",
+        "fail",
+        live=live(account(users=admins(4, 16))),
+        address="account[1001]",
+        fragment="admins_over_limit is 1 (must be 0)",
+    ),
+    Case(
+        "CTMX-ADM-01",
+        "5 admins among 50 users (10%)",
+        "pass",
+        live=live(account(users=admins(5, 45))),
+    ),
+    Case(
+        "CTMX-ADM-01",
+        "users not read",
+        "error",
+        live=live(account(users=None)),
+        address="account[1001]",
+    ),
+    Case(
+        "CTMX-USR-01",
+        "an inactive user is kept",
+        "fail",
+        live=live(account(users=(user(), user("old@clinic.example", status="inactive")))),
+        address='account[1001].user["old@clinic.example"]',
+        fragment='status is "inactive"',
     ),
 ]
 

@@ -20,6 +20,7 @@ from hipaactl.live.scope import classify_accounts
 from hipaactl.model.state import AccountState, LiveState, Unrecognized
 from hipaactl.policy.model import ResourceView
 from hipaactl.policy.views import (
+    FIELD_DOCS,
     RESOURCE_FIELDS,
     declared_views,
     live_views,
@@ -115,7 +116,12 @@ def live_world(state: LiveState, **config_overrides: object) -> dict[str, Resour
 def test_live_views_of_a_managed_account() -> None:
     views = live_world(live(account(plan="Marketing Pro")))
     assert dict(views["account[1001].plan"].values) == {"plan": "marketing_pro"}
-    assert dict(views["account[1001]"].values) == {"classification": "managed"}
+    assert dict(views["account[1001]"].values) == {
+        "classification": "managed",
+        "user_count": 1,
+        "admin_count": 1,
+        "admins_over_limit": 0,
+    }
     assert dict(views['account[1001].user["dr.lee@clinic.example"]'].values) == {
         "email": "dr.lee@clinic.example",
         "local_part": "dr.lee",
@@ -223,12 +229,12 @@ def test_unread_collections() -> None:
 def test_read_only_kinds_follow_packs_and_integrations_table() -> None:
     current, old = builtin_packs("ctm-hipaa-current"), builtin_packs("ctm-hipaa-2018")
     assert read_only_resource_kinds(current, config()) == {
-        "numbers", "integrations", "triggers", "plan"
+        "numbers", "integrations", "triggers", "webhooks", "plan"
     }  # fmt: skip
     assert read_only_resource_kinds(current, config(integrations=None)) == {
-        "numbers", "triggers", "plan"
+        "numbers", "triggers", "webhooks", "plan"
     }  # fmt: skip
-    assert read_only_resource_kinds(old, config()) == {"triggers", "plan"}
+    assert read_only_resource_kinds(old, config()) == {"triggers", "webhooks", "plan"}
 
 
 def test_unrecognised_live_values_are_never_evaluated() -> None:
@@ -255,4 +261,10 @@ def test_a_webhook_view_names_scheme_and_host_only() -> None:
         "https": False,
         "with_resource_url": False,
         "position": "end",
+    }
+
+
+def test_every_field_rules_can_check_is_documented() -> None:
+    assert {t: set(f) for t, f in FIELD_DOCS.items()} == {
+        t: set(f) for t, f in RESOURCE_FIELDS.items()
     }

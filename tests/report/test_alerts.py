@@ -33,6 +33,8 @@ by = "compliance@clinic.example"
 [attestations.individual_logins]
 confirmed_on = {recent}
 by = "compliance@clinic.example"
+[integrations]
+allow = [{{ name = "ehr", host = "hooks.clinic.example", baa = true }}]
 """
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 

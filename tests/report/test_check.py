@@ -288,7 +288,7 @@ def test_json_report_has_the_documented_shape() -> None:
     pack = CURRENT[0]
     assert document["packs"] == [{"id": pack.id, "version": pack.version, "sha256": pack.sha256}]
     assert document["run"]["evaluated_at"] == "2026-06-01T12:00:00+00:00"
-    assert set(document["summary"]) == {"pass", "fail", "error", "manual", "waived"}
+    assert set(document["summary"]) == {"pass", "attested", "fail", "error", "manual", "waived"}
     failing = next(r for r in document["results"] if r["status"] == "fail")
     assert failing == {
         "rule_id": "CTM-SEC-01",

@@ -9,7 +9,6 @@ or mention anyone.
 from __future__ import annotations
 
 from hipaactl.report.check import (
-    BUCKETS,
     DISCLAIMER,
     SECTION_TITLES,
     Report,
@@ -39,11 +38,11 @@ def _heading(report: Report) -> list[str]:
 
 
 def _summary_table(report: Report) -> list[str]:
-    summary = report.summary()
+    summary = report.shown_summary()
     return [
-        "| " + " | ".join(BUCKETS) + " |",
-        "|" + "---:|" * len(BUCKETS),
-        "| " + " | ".join(str(summary[name]) for name in BUCKETS) + " |",
+        "| " + " | ".join(summary) + " |",
+        "|" + "---:|" * len(summary),
+        "| " + " | ".join(str(count) for count in summary.values()) + " |",
     ]
 
 

@@ -165,7 +165,9 @@ def sarif_document(report: Report) -> dict[str, Any]:
             index[rule.id] = len(descriptors)
             descriptors.append(rule_descriptor(rule, f"{pack.id} {pack.version}"))
     results = [
-        sarif_result(report, r, index[r.rule.id]) for r in report.results if r.status != "pass"
+        sarif_result(report, r, index[r.rule.id])
+        for r in report.results
+        if r.status not in ("pass", "attested")
     ]
     run = {
         "tool": {"driver": {"name": TOOL_NAME, "version": __version__, "rules": descriptors}},

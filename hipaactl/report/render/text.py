@@ -258,7 +258,9 @@ def _users_lines(report: Report) -> list[str]:
 
 
 def _summary_line(report: Report) -> str:
-    return "Summary: " + ", ".join(f"{n} {name}" for name, n in report.summary().items()) + "."
+    return (
+        "Summary: " + ", ".join(f"{n} {name}" for name, n in report.shown_summary().items()) + "."
+    )
 
 
 def render_report(report: Report) -> str:

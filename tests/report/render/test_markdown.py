@@ -14,7 +14,7 @@ def test_heading_and_summary_table() -> None:
     lines = render_markdown(mixed_report()).splitlines()
     assert lines[0].startswith("## ❌ hipaactl check: 1 check could not be evaluated")
     table = lines.index("| pass | fail | error | manual | waived |")
-    assert lines[table + 2] == "| 12 | 4 | 1 | 1 | 1 |"
+    assert lines[table + 2] == "| 15 | 4 | 1 | 1 | 1 |"
 
 
 def test_packs_and_config_digest_are_named() -> None:
@@ -36,7 +36,7 @@ def test_failing_rules_carry_citations_and_remediation() -> None:
 def test_passing_checks_are_folded_away() -> None:
     markdown = render_markdown(mixed_report())
     details = markdown[markdown.index("<details>") : markdown.index("</details>")]
-    assert "<summary>Passed: 12 check(s) of 12 rule(s)</summary>" in details
+    assert "<summary>Passed: 15 check(s) of 15 rule(s)</summary>" in details
     assert "| CTM-SEC-02 | 1 | Two-factor" in details
     assert "CTM-SEC-01" not in details
 

@@ -1,0 +1,60 @@
+"""``[attestations.facts."RULE-ID"]``: a person's dated word for a fact the API does not
+expose (an inferred endpoint that answers 404, an inferred field absent from every
+object). It turns that rule's ``error`` results into ``attested``: their own status,
+never a failure, shown with the evidence, under the same expiry as the other
+attestations (SPEC section 7). An expired one changes nothing and warns, as does one
+naming no loaded rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Sequence
+from dataclasses import replace
+
+from hipaactl.config.model import FactAttestation
+from hipaactl.policy.model import Pack, RuleResult
+
+
+def attest_facts(
+    results: Sequence[RuleResult],
+    facts: Sequence[FactAttestation],
+    packs: Sequence[Pack],
+    *,
+    today: dt.date,
+    max_age_days: int,
+) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
+    """``results`` with the ``error`` results of every rule a current fact attestation
+    names turned ``attested`` (the message carries who, when and the note), and the
+    warnings about stale or unknown attestations."""
+    rule_ids = sorted(rule.id for pack in packs for rule in pack.rules)
+    current: dict[str, FactAttestation] = {}
+    warnings: list[str] = []
+    for fact in facts:
+        table = f'[attestations.facts."{fact.rule_id}"]'
+        if fact.rule_id not in rule_ids:
+            message = f"{table} names no rule of the loaded packs and has no effect"
+            close = difflib.get_close_matches(fact.rule_id, rule_ids, n=1)
+            warnings.append(message + (f'; did you mean "{close[0]}"?' if close else ""))
+        elif not 0 <= (today - fact.confirmed_on).days <= max_age_days:
+            warnings.append(
+                f"{table} confirmed_on {fact.confirmed_on.isoformat()} is not within the last "
+                f"{max_age_days} days and is ignored: confirm the fact again and update it"
+            )
+        else:
+            current[fact.rule_id] = fact
+    attested = tuple(
+        _attested(r, current[r.rule.id]) if r.status == "error" and r.rule.id in current else r
+        for r in results
+    )
+    return attested, tuple(warnings)
+
+
+def _attested(result: RuleResult, fact: FactAttestation) -> RuleResult:
+    reason = result.message.removeprefix("cannot evaluate: ")
+    message = (
+        f"attested by {fact.by} on {fact.confirmed_on.isoformat()}: {fact.note} "
+        f"(the API did not show it: {reason})"
+    )
+    return replace(result, status="attested", message=message)

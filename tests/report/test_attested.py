@@ -1,0 +1,128 @@
+"""``[attestations.facts."RULE-ID"]``: a person's dated word turns the ``error`` of a
+fact the API does not expose into ``attested`` (SPEC section 7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from hipaactl.config.model import FactAttestation
+from hipaactl.report.check import report_document
+from hipaactl.report.render.junit import render_junit
+from hipaactl.report.render.markdown import render_markdown
+from hipaactl.report.render.sarif import render_sarif
+from hipaactl.report.render.text import render_report
+from tests.conftest import CliRunner
+from tests.policy.builders import TODAY, account, attestations, config, live, number
+from tests.report.render.builders import report_of
+
+UNEXPOSED = live(account(numbers=(number("TPN1", eligible=None), number("TPN2", eligible=None))))
+
+
+def fact(
+    confirmed_on: dt.date = dt.date(2026, 5, 1), rule_id: str = "CTM-NUM-01"
+) -> FactAttestation:
+    return FactAttestation(
+        rule_id, confirmed_on, "compliance@clinic.example", "every number bought as HIPAA-eligible"
+    )
+
+
+def with_facts(*facts: FactAttestation) -> object:
+    return config(attestations=replace(attestations(), facts=facts))
+
+
+def test_without_an_attestation_an_unexposed_fact_is_an_error() -> None:
+    report = report_of(state=UNEXPOSED)
+    statuses = {r.status for r in report.results if r.rule.id == "CTM-NUM-01"}
+    assert statuses == {"error"}
+    assert report.exit_code == 1
+
+
+def test_a_current_attestation_makes_it_attested_and_counted_apart() -> None:
+    report = report_of(with_facts(fact()), UNEXPOSED)  # type: ignore[arg-type]
+    numbers = [r for r in report.results if r.rule.id == "CTM-NUM-01"]
+    assert {r.status for r in numbers} == {"attested"}
+    assert numbers[0].message.startswith(
+        "attested by compliance@clinic.example on 2026-05-01: every number bought as "
+        "HIPAA-eligible (the API did not show it: hipaa_eligible is not known)"
+    )
+    assert report.summary()["attested"] == 2
+    assert report.exit_code == 0
+    assert report_document(report)["summary"]["attested"] == 2
+
+
+def test_attested_results_are_shown_with_their_evidence_in_every_format() -> None:
+    report = report_of(with_facts(fact()), UNEXPOSED)  # type: ignore[arg-type]
+    text = render_report(report)
+    assert "Attested by a person" in text and "2 attested" in text
+    assert "every number bought as HIPAA-eligible" in render_markdown(report)
+    assert "<error" not in render_junit(report)
+    assert "CTM-NUM-01" not in {
+        r["ruleId"] for run in json.loads(render_sarif(report))["runs"] for r in run["results"]
+    }
+
+
+def test_a_stale_attestation_changes_nothing_and_warns() -> None:
+    stale = TODAY - dt.timedelta(days=400)
+    report = report_of(with_facts(fact(stale)), UNEXPOSED)  # type: ignore[arg-type]
+    assert {r.status for r in report.results if r.rule.id == "CTM-NUM-01"} == {"error"}
+    assert any("is not within the last 365 days" in w for w in report.warnings)
+
+
+def test_an_attestation_never_turns_a_fail_into_attested() -> None:
+    state = live(account(numbers=(number("TPN1", eligible=False),)))
+    report = report_of(with_facts(fact()), state)  # type: ignore[arg-type]
+    assert {r.status for r in report.results if r.rule.id == "CTM-NUM-01"} == {"fail"}
+
+
+def test_an_attestation_naming_no_rule_warns() -> None:
+    report = report_of(with_facts(fact(rule_id="CTM-NUM-1")), UNEXPOSED)  # type: ignore[arg-type]
+    assert any('did you mean "CTM-NUM-01"' in w for w in report.warnings)
+
+
+def test_a_clinic_whose_ctm_hides_number_eligibility_passes_with_a_dated_attestation(
+    clinic: Path, cli: CliRunner
+) -> None:
+    seed_path = clinic / "sandbox" / "agency.json"
+    seed = json.loads(seed_path.read_text(encoding="utf-8"))
+    for account_state in seed["accounts"]:
+        for item in account_state["numbers"]:
+            del item["hipaa_eligible"]
+    seed_path.write_text(json.dumps(seed), encoding="utf-8")
+    before = json.loads(cli("check", "--format", "json").out)
+    assert {r["status"] for r in before["results"] if r["rule_id"] == "CTM-NUM-01"} == {"error"}
+
+    recently = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    config_path = clinic / "hipaa.toml"
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8")
+        + f'\n[attestations.facts."CTM-NUM-01"]\nconfirmed_on = {recently}\n'
+        'by = "compliance@clinic.example"\n'
+        'note = "Buy Numbers page: every number we use shows no asterisk"\n',
+        encoding="utf-8",
+    )
+    result = cli("check", "--format", "json")
+    after = json.loads(result.out)
+    numbers = [r for r in after["results"] if r["rule_id"] == "CTM-NUM-01"]
+    assert numbers and {r["status"] for r in numbers} == {"attested"}
+    assert after["summary"]["attested"] == len(numbers)
+    assert after["summary"]["error"] == 0
+    # The example still breaks other rules on purpose: only NUM-01 changed.
+    assert result.code == 3
+
+
+def test_a_future_fact_attestation_is_a_config_error(clinic: Path, cli: CliRunner) -> None:
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    config_path = clinic / "hipaa.toml"
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8")
+        + f'\n[attestations.facts."CTM-NUM-01"]\nconfirmed_on = {tomorrow}\n'
+        'by = "compliance@clinic.example"\nnote = "checked"\n',
+        encoding="utf-8",
+    )
+    result = cli("validate")
+    assert result.code == 1
+    assert "attestations.facts.CTM-NUM-01.confirmed_on" in result.err
+    assert "is in the future" in result.err
