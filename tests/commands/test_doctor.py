@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from hipaactl import __version__
 from hipaactl.commands.doctor import build_doctor_report
 from hipaactl.policy.packs import load_packs
-from hipaactl.providers.ctm.doctor import doctor_document
-from hipaactl.providers.ctm.endpoints import EndpointTable
+from hipaactl.providers.ctm.doctor import _MAPPED, doctor_document
+from hipaactl.providers.ctm.endpoints import ENDPOINTS_BY_NAME, EndpointTable
 from hipaactl.providers.ctm.mapping import CtmProvider
 from hipaactl.providers.sandbox.backend import SandboxBackend
 from hipaactl.providers.sandbox.generate import generate_agency
@@ -142,3 +142,11 @@ def test_doctor_output_holds_no_value_of_live_state(seed: int, accounts: int, da
     leaked = sorted(v for v in sensitive if v and v in output)
     assert leaked == []
     assert not EMAIL.search(output)
+
+
+def test_the_endpoint_table_lists_every_field_the_mapping_reads() -> None:
+    for name, mapped in _MAPPED.items():
+        listed = {key for key, _source in ENDPOINTS_BY_NAME[name].fields}
+        extra = {"routing_rules"} if name == "triggers" else set()
+        assert listed == {f.key for f in mapped} | extra, name
+    assert set(_MAPPED) == set(ENDPOINTS_BY_NAME)
