@@ -64,7 +64,15 @@ def evaluate_gate(config: Config, packs: Sequence[Pack], *, today: dt.date) -> G
     refs = ConfigRefs(config, config.agency_security.require_login_for_recordings)
     results = evaluate(packs, declared_views(config), refs, mode="gate")
     waived, warnings = apply_overrides(results, config.overrides, packs, today=today)
-    return GateOutcome(waived, warnings)
+    # Fact attestations matter to check only; validate still names stale or unknown ones.
+    _, fact_warnings = attest_facts(
+        (),
+        config.attestations.facts,
+        packs,
+        today=today,
+        max_age_days=attestation_max_age_days(packs, config),
+    )
+    return GateOutcome(waived, (*fact_warnings, *warnings))
 
 
 def evaluate_live(

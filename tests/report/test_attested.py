@@ -126,3 +126,17 @@ def test_a_future_fact_attestation_is_a_config_error(clinic: Path, cli: CliRunne
     assert result.code == 1
     assert "attestations.facts.CTM-NUM-01.confirmed_on" in result.err
     assert "is in the future" in result.err
+
+
+def test_validate_warns_about_an_attestation_naming_no_rule(clinic: Path, cli: CliRunner) -> None:
+    config_path = clinic / "hipaa.toml"
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8")
+        + '\n[attestations.facts."CTM-NUM-1"]\nconfirmed_on = 2026-01-02\n'
+        'by = "compliance@clinic.example"\nnote = "checked"\n',
+        encoding="utf-8",
+    )
+    result = cli("validate")
+    assert result.code == 0
+    assert '[attestations.facts."CTM-NUM-1"] names no rule' in result.err
+    assert 'did you mean "CTM-NUM-01"' in result.err
