@@ -150,3 +150,16 @@ def test_the_endpoint_table_lists_every_field_the_mapping_reads() -> None:
         extra = {"routing_rules"} if name == "triggers" else set()
         assert listed == {f.key for f in mapped} | extra, name
     assert set(_MAPPED) == set(ENDPOINTS_BY_NAME)
+
+
+def test_key_names_that_could_be_values_are_counted_not_shown() -> None:
+    document = generate_agency(1, seed=3)
+    for user in document["accounts"][0]["users"]:
+        user[user["email"]] = True  # a server keying something by a value
+        user["\x1b[31mred"] = 1
+    report = _doctor(document)
+    users = next(e for e in report.endpoints if e.name == "users")
+    distinct = len(document["accounts"][0]["users"]) + 1  # every email, and one odd name
+    assert users.unknown_fields[-1] == f"({distinct} other key names not shown)"
+    text = render_doctor(report)
+    assert "\x1b" not in text and not EMAIL.search(text)

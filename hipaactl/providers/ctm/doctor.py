@@ -11,6 +11,7 @@ attached to a bug report.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,10 @@ KIND_ENDPOINTS: Mapping[ResourceKind, str] = {
     "webhooks": "webhooks",
     "plan": "account_detail",
 }
+
+# A key name doctor shows: what CTM's own keys look like. Anything else (a key that holds
+# an email, a phone number, control characters, a very long text) could be a value.
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 Verdict = Literal["present", "other type", "missing", "unchecked: no items"]
 
@@ -127,6 +132,14 @@ def expected_fields(name: str) -> tuple[Expected, ...]:
             label, accepts = _KIND_TYPES[kinds[key]]
         found.append(Expected(key, label, accepts, source))
     return tuple(found)
+
+
+def shown_names(names: Iterable[Any]) -> tuple[str, ...]:
+    """Key names as doctor shows them, sorted: plain identifiers only; the others are
+    counted in one entry, never shown, since a server might key objects by a value."""
+    plain = sorted({n for n in names if isinstance(n, str) and _PLAIN_NAME.match(n)})
+    hidden = len({str(n) for n in names} - set(plain))
+    return (*plain, *([f"({hidden} other key names not shown)"] if hidden else []))
 
 
 def json_type(value: Any) -> str:
@@ -308,7 +321,7 @@ def _judge_list(base: _Base, payload: Any, common: Mapping[str, Any]) -> Endpoin
     next_page = _next_page_kind(payload) if "next_page" in payload else None
     items = payload.get(base.list_key)
     if not isinstance(items, list):
-        keys = sorted(k for k, v in payload.items() if isinstance(v, list))
+        keys = shown_names(k for k, v in payload.items() if isinstance(v, list))
         hint = f" (lists found under: {', '.join(keys)})" if keys else ""
         return base.report(
             list_key_found=False,
@@ -349,8 +362,8 @@ def _fields_over(
     expected = expected_fields(name)
     reports = tuple(_field_report(e, objects) for e in expected)
     known = {e.key for e in expected} | ({"plan"} if name == "accounts" else set())
-    unknown = sorted({str(k) for obj in objects for k in obj} - known)
-    return reports, tuple(unknown)
+    unknown = shown_names({k for obj in objects for k in obj} - known)
+    return reports, unknown
 
 
 def _field_report(expected: Expected, objects: Sequence[Mapping[str, Any]]) -> FieldReport:
@@ -407,7 +420,7 @@ def probe_error_shape(transport: Transport, table: EndpointTable) -> ErrorShape:
         return ErrorShape(False, None, False, ())
     failed = not 200 <= reply.status < 300
     recognized = failed and any(k in ERROR_KEYS for k in reply.body_keys)
-    return ErrorShape(True, reply.status, recognized, reply.body_keys)
+    return ErrorShape(True, reply.status, recognized, shown_names(reply.body_keys))
 
 
 # -- the JSON document -------------------------------------------------------------------
