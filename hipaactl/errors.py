@@ -68,10 +68,14 @@ class ProviderError(HipaactlError):
         status: int | None = None,
         endpoint: str | None = None,
         hint: str | None = None,
+        unexposed: bool = False,
     ) -> None:
         self.status = status
         self.endpoint = endpoint
         self.reason = reason
+        # A 404 from an inferred endpoint: the API does not expose what was asked, which
+        # a person may attest (SPEC section 7); any other failure is a read that failed.
+        self.unexposed = unexposed
         parts = [p for p in (endpoint, f"HTTP {status}" if status else None) if p]
         prefix = f"{' '.join(parts)}: " if parts else ""
         super().__init__(f"{prefix}{reason}", hint=hint)

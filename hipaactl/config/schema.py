@@ -228,7 +228,8 @@ class IndividualLoginsModel(_Model):
 
 class FactModel(_Model):
     """A person's dated word for a fact the API does not expose, keyed by the rule it
-    answers: that rule's ``error`` becomes ``attested``."""
+    answers: that rule's ``error`` becomes ``attested``, unless the data could not be read
+    this run (a 5xx, a timeout): a failed read stays ``error``."""
 
     confirmed_on: dt.date
     by: Email

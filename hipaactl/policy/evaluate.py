@@ -18,7 +18,16 @@ from typing import Any, Literal, Protocol
 
 from hipaactl.config.model import Config
 from hipaactl.model.addresses import AGENCY_ADDRESS, account_address
-from hipaactl.policy.model import Condition, Pack, Ref, RefName, ResourceView, Rule, RuleResult
+from hipaactl.policy.model import (
+    Condition,
+    ErrorKind,
+    Pack,
+    Ref,
+    RefName,
+    ResourceView,
+    Rule,
+    RuleResult,
+)
 from hipaactl.policy.phi import phi_fields_for
 from hipaactl.policy.regex import full_match
 from hipaactl.policy.views import normalize_plan
@@ -111,9 +120,11 @@ class ConfigRefs:
 
 @dataclass(frozen=True)
 class _Unknown:
-    """A condition that cannot be decided: the data it needs is missing."""
+    """A condition that cannot be decided: the data it needs is missing, either not
+    exposed by the API (a field absent from the view) or not read (a failed read)."""
 
     reason: str
+    kind: ErrorKind
 
 
 Outcome = bool | _Unknown
@@ -133,10 +144,10 @@ class _Index:
     def quantified(self, over: str, account_id: int | None) -> list[ResourceView] | _Unknown:
         if over == "agency.security":
             if (None, over) in self.unread:
-                return _Unknown("agency.security was not read")
+                return _Unknown("agency.security was not read", "unread")
             return self.by_type.get(over, [])
         if (account_id, over) in self.unread:
-            return _Unknown(f"{over} of account {account_id} was not read")
+            return _Unknown(f"{over} of account {account_id} was not read", "unread")
         return self.by_account.get((account_id, over), [])
 
 
@@ -184,22 +195,24 @@ def _unread_results(rule: Rule, unread: frozenset[tuple[int | None, str]]) -> li
     results = []
     for aid in missing:
         address = AGENCY_ADDRESS if aid is None else f"{account_address(aid)}.{rule.resource}"
-        results.append(
-            RuleResult(rule, address, "error", f"cannot evaluate: {address} was not read")
-        )
+        message = f"cannot evaluate: {address} was not read"
+        results.append(RuleResult(rule, address, "error", message, error_kind="unread"))
     return results
 
 
 def _evaluate_view(rule: Rule, view: ResourceView, index: _Index, ctx: _Context) -> RuleResult:
-    unknown: list[str] = []
+    unknown: list[_Unknown] = []
     for condition in rule.when:
         outcome = _holds(condition, view, index, ctx)
         if outcome is False:
             return RuleResult(rule, view.address, "pass", f"not applicable: {_describe(condition)}")
         if isinstance(outcome, _Unknown):
-            unknown.append(outcome.reason)
+            unknown.append(outcome)
     if unknown:
-        return RuleResult(rule, view.address, "error", f"cannot evaluate: {'; '.join(unknown)}")
+        message = "cannot evaluate: " + "; ".join(u.reason for u in unknown)
+        # One failed read makes the whole result unread: no attestation may cover it.
+        kind: ErrorKind = "unread" if any(u.kind == "unread" for u in unknown) else "unexposed"
+        return RuleResult(rule, view.address, "error", message, error_kind=kind)
     return _check(rule, view, ctx)
 
 
@@ -222,7 +235,7 @@ def _holds(condition: Condition, view: ResourceView, index: _Index, ctx: _Contex
 
 def _test(condition: Condition, view: ResourceView, ctx: _Context) -> Outcome:
     if condition.field not in view.values:
-        return _Unknown(f"{condition.field} of {view.address} is not known")
+        return _Unknown(f"{condition.field} of {view.address} is not known", "unexposed")
     return _compare(condition.op, view.values[condition.field], ctx.values(condition.value))
 
 
@@ -281,9 +294,8 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
 def _check(rule: Rule, view: ResourceView, ctx: _Context) -> RuleResult:
     check = rule.check
     if check.field not in view.values:
-        return RuleResult(
-            rule, view.address, "error", f"cannot evaluate: {check.field} is not known"
-        )
+        message = f"cannot evaluate: {check.field} is not known"
+        return RuleResult(rule, view.address, "error", message, error_kind="unexposed")
     actual = view.values[check.field]
     expected = ctx.values(check.value)
     if _compare(check.op, actual, expected):

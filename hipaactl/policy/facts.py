@@ -1,9 +1,11 @@
 """``[attestations.facts."RULE-ID"]``: a person's dated word for a fact the API does not
 expose (an inferred endpoint that answers 404, an inferred field absent from every
-object). It turns that rule's ``error`` results into ``attested``: their own status,
+object). It turns that rule's ``unexposed`` errors into ``attested``: their own status,
 never a failure, shown with the evidence, under the same expiry as the other
-attestations (SPEC section 7). An expired one changes nothing and warns, as does one
-naming no loaded rule.
+attestations (SPEC section 7). An ``unread`` error (a 5xx, a timeout, an account that
+could not be read) stays ``error``: a person's word is about what CTM does not show,
+never about a read that failed this run, so an outage never passes as success. An
+expired attestation changes nothing and warns, as does one naming no loaded rule.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ def attest_facts(
     today: dt.date,
     max_age_days: int,
 ) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
-    """``results`` with the ``error`` results of every rule a current fact attestation
-    names turned ``attested`` (the message carries who, when and the note), and the
-    warnings about stale or unknown attestations."""
+    """``results`` with the ``unexposed`` errors of every rule a current fact attestation
+    names turned ``attested`` (the message carries who, when and the note), its
+    ``unread`` errors kept ``error`` with a message saying the attestation does not cover
+    a failed read, and the warnings about stale or unknown attestations."""
     rule_ids = sorted(rule.id for pack in packs for rule in pack.rules)
     current: dict[str, FactAttestation] = {}
     warnings: list[str] = []
@@ -45,10 +48,21 @@ def attest_facts(
         else:
             current[fact.rule_id] = fact
     attested = tuple(
-        _attested(r, current[r.rule.id]) if r.status == "error" and r.rule.id in current else r
+        _apply(r, current[r.rule.id]) if r.status == "error" and r.rule.id in current else r
         for r in results
     )
     return attested, tuple(warnings)
+
+
+def _apply(result: RuleResult, fact: FactAttestation) -> RuleResult:
+    if result.error_kind == "unexposed":
+        return _attested(result, fact)
+    table = f'[attestations.facts."{fact.rule_id}"]'
+    message = (
+        f"{result.message} ({table} does not cover a failed read: it vouches for a fact the "
+        "API does not expose, not for data this run could not read)"
+    )
+    return replace(result, message=message)
 
 
 def _attested(result: RuleResult, fact: FactAttestation) -> RuleResult:

@@ -30,6 +30,11 @@ Severity = Literal["low", "medium", "high", "critical"]
 Enforcement = Literal["mandatory", "advisory"]
 HipaaType = Literal["required", "addressable"]
 Status = Literal["pass", "fail", "error", "manual", "attested"]
+# Why a result is ``error``: ``unexposed`` when the API does not show the fact (a field
+# absent from the view, a 404 from an inferred endpoint), which a person may attest;
+# ``unread`` when the read itself failed (a 5xx, a timeout), which no attestation covers
+# (SPEC section 7).
+ErrorKind = Literal["unexposed", "unread"]
 
 # Resource types a rule can be about (also the ``resource_type`` of plan changes).
 RULE_RESOURCES: tuple[str, ...] = RESOURCE_TYPES
@@ -121,6 +126,8 @@ class RuleResult:
     status: Status
     message: str
     waived: bool = False
+    # Set on every ``error`` result, None otherwise.
+    error_kind: ErrorKind | None = None
 
     @property
     def effective_enforcement(self) -> Enforcement:

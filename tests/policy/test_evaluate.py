@@ -199,10 +199,25 @@ def test_quantifier_over_unread_collection_is_an_error() -> None:
     assert "call_settings of account 1 was not read" in result.message
 
 
+def test_an_unread_collection_outweighs_an_unknown_field_in_the_error_kind() -> None:
+    # ``when`` needs call_settings (not read) and the check a field the view lacks: one
+    # failed read makes the result ``unread``, which no fact attestation may cover.
+    two_unknowns = pack(rule(ENCRYPTED, resource="settings", when=[RECORDS, ENCRYPTED]))
+    unread = frozenset({(1, "call_settings")})
+    (result,) = run(two_unknowns, settings_view(), unread=unread)
+    assert (result.status, result.error_kind) == ("error", "unread")
+    (result,) = run(two_unknowns, settings_view(), profile_view("A", records=True))
+    assert (result.status, result.error_kind) == ("error", "unexposed")
+
+
 def test_unread_agency_security() -> None:
     check = Condition("idle_timeout_minutes", "<=", 15)
     (result,) = run(pack(rule(check)), unread=frozenset({(None, "agency.security")}))
-    assert (result.address, result.status) == ("agency.security", "error")
+    assert (result.address, result.status, result.error_kind) == (
+        "agency.security",
+        "error",
+        "unread",
+    )
 
 
 # -- attestations --------------------------------------------------------------------

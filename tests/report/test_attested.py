@@ -77,6 +77,26 @@ def test_an_attestation_never_turns_a_fail_into_attested() -> None:
     assert {r.status for r in report.results if r.rule.id == "CTM-NUM-01"} == {"fail"}
 
 
+def test_an_attestation_never_covers_numbers_that_were_not_read() -> None:
+    # ``numbers=None``: the read failed this run (a 503, a timeout), which is not a fact
+    # the API does not expose, so no one's word may turn it into a success.
+    unread = live(account(numbers=None))
+    report = report_of(with_facts(fact()), unread)  # type: ignore[arg-type]
+    numbers = [r for r in report.results if r.rule.id == "CTM-NUM-01"]
+    assert numbers and {(r.status, r.error_kind) for r in numbers} == {("error", "unread")}
+    assert '[attestations.facts."CTM-NUM-01"] does not cover a failed read' in numbers[0].message
+    assert report.summary()["attested"] == 0
+    assert report.exit_code == 1
+
+
+def test_unexposed_and_unread_errors_are_told_apart_where_they_are_made() -> None:
+    report = report_of(state=live(account(numbers=(number("TPN1", eligible=None),))))
+    assert {r.error_kind for r in report.results if r.status == "error"} == {"unexposed"}
+    assert {r.error_kind for r in report.results if r.status != "error"} == {None}
+    unread = report_of(state=live(account(numbers=None)))
+    assert {r.error_kind for r in unread.results if r.status == "error"} == {"unread"}
+
+
 def test_an_attestation_naming_no_rule_warns() -> None:
     report = report_of(with_facts(fact(rule_id="CTM-NUM-1")), UNEXPOSED)  # type: ignore[arg-type]
     assert any('did you mean "CTM-NUM-01"' in w for w in report.warnings)

@@ -468,10 +468,17 @@ class CtmProvider:
             raise
         except ProviderError as err:
             hint = self._endpoints.describe_inferred_404(name) if err.status == 404 else None
-            if hint is None or err.hint is not None:
+            if hint is None:
+                raise
+            if err.hint is not None:
+                err.unexposed = True
                 raise
             raise ProviderError(
-                err.reason, status=err.status, endpoint=err.endpoint or endpoint, hint=hint
+                err.reason,
+                status=err.status,
+                endpoint=err.endpoint or endpoint,
+                hint=hint,
+                unexposed=True,
             ) from err
         reason = error_in_body(payload)
         if reason is not None:

@@ -607,13 +607,15 @@ def test_a_404_on_an_inferred_endpoint_names_the_override_key() -> None:
     assert caught.value.status == 404
     assert caught.value.hint is not None
     assert "[provider.endpoints] notifications" in caught.value.hint
+    # The API does not expose it: a fact a person may attest (SPEC section 7).
+    assert caught.value.unexposed is True
 
 
 def test_a_404_on_a_documented_endpoint_has_no_inferred_hint() -> None:
     provider, _, _ = make_provider(agency(account()))
     with pytest.raises(ProviderError) as caught:
         provider.read_users(4242)
-    assert (caught.value.status, caught.value.hint) == (404, None)
+    assert (caught.value.status, caught.value.hint, caught.value.unexposed) == (404, None, False)
 
 
 def test_a_write_whose_re_read_fails_is_unknown_not_failed() -> None:
