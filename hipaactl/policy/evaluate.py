@@ -210,10 +210,25 @@ def _evaluate_view(rule: Rule, view: ResourceView, index: _Index, ctx: _Context)
             unknown.append(outcome)
     if unknown:
         message = "cannot evaluate: " + "; ".join(u.reason for u in unknown)
-        # One failed read makes the whole result unread: no attestation may cover it.
-        kind: ErrorKind = "unread" if any(u.kind == "unread" for u in unknown) else "unexposed"
-        return RuleResult(rule, view.address, "error", message, error_kind=kind)
+        return RuleResult(rule, view.address, "error", message, error_kind=_kind(unknown))
     return _check(rule, view, ctx)
+
+
+def _kind(unknown: Sequence[_Unknown]) -> ErrorKind:
+    """``unexposed`` only when every missing piece is: one failed read (or one value not
+    recognised) is enough for no attestation to cover the result."""
+    kinds = {u.kind for u in unknown}
+    if kinds == {"unexposed"}:
+        return "unexposed"
+    return "unread" if "unread" in kinds else "unrecognized"
+
+
+def _missing(field: str, view: ResourceView, where: str) -> _Unknown:
+    """Why ``field`` is absent from ``view``: CTM returned a value hipaactl does not
+    recognise, or it did not show the field at all."""
+    if field in view.unrecognized:
+        return _Unknown(f"{field}{where} is a value hipaactl does not recognise", "unrecognized")
+    return _Unknown(f"{field}{where} is not known", "unexposed")
 
 
 def _holds(condition: Condition, view: ResourceView, index: _Index, ctx: _Context) -> Outcome:
@@ -235,7 +250,7 @@ def _holds(condition: Condition, view: ResourceView, index: _Index, ctx: _Contex
 
 def _test(condition: Condition, view: ResourceView, ctx: _Context) -> Outcome:
     if condition.field not in view.values:
-        return _Unknown(f"{condition.field} of {view.address} is not known", "unexposed")
+        return _missing(condition.field, view, f" of {view.address}")
     return _compare(condition.op, view.values[condition.field], ctx.values(condition.value))
 
 
@@ -294,8 +309,9 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
 def _check(rule: Rule, view: ResourceView, ctx: _Context) -> RuleResult:
     check = rule.check
     if check.field not in view.values:
-        message = f"cannot evaluate: {check.field} is not known"
-        return RuleResult(rule, view.address, "error", message, error_kind="unexposed")
+        missing = _missing(check.field, view, "")
+        message = f"cannot evaluate: {missing.reason}"
+        return RuleResult(rule, view.address, "error", message, error_kind=missing.kind)
     actual = view.values[check.field]
     expected = ctx.values(check.value)
     if _compare(check.op, actual, expected):

@@ -4,7 +4,8 @@ object). It turns that rule's ``unexposed`` errors into ``attested``: their own 
 never a failure, shown with the evidence, under the same expiry as the other
 attestations (SPEC section 7). An ``unread`` error (a 5xx, a timeout, an account that
 could not be read) stays ``error``: a person's word is about what CTM does not show,
-never about a read that failed this run, so an outage never passes as success. An
+never about a read that failed this run, so an outage never passes as success; so does
+an ``unrecognized`` one (CTM showed a value hipaactl does not recognise). An
 expired attestation changes nothing and warns, as does one naming no loaded rule.
 """
 
@@ -58,11 +59,12 @@ def _apply(result: RuleResult, fact: FactAttestation) -> RuleResult:
     if result.error_kind == "unexposed":
         return _attested(result, fact)
     table = f'[attestations.facts."{fact.rule_id}"]'
-    message = (
-        f"{result.message} ({table} does not cover a failed read: it vouches for a fact the "
-        "API does not expose, not for data this run could not read)"
-    )
-    return replace(result, message=message)
+    if result.error_kind == "unrecognized":
+        why = "a value CTM returned that hipaactl does not recognise"
+    else:
+        why = "a failed read: it vouches for a fact the API does not expose, not for data "
+        why += "this run could not read"
+    return replace(result, message=f"{result.message} ({table} does not cover {why})")
 
 
 def _attested(result: RuleResult, fact: FactAttestation) -> RuleResult:

@@ -32,9 +32,10 @@ HipaaType = Literal["required", "addressable"]
 Status = Literal["pass", "fail", "error", "manual", "attested"]
 # Why a result is ``error``: ``unexposed`` when the API does not show the fact (a field
 # absent from the view, a 404 from an inferred endpoint), which a person may attest;
-# ``unread`` when the read itself failed (a 5xx, a timeout), which no attestation covers
-# (SPEC section 7).
-ErrorKind = Literal["unexposed", "unread"]
+# ``unread`` when the read itself failed (a 5xx, a timeout), and ``unrecognized`` when
+# CTM returned a value hipaactl does not recognise: no attestation covers either (SPEC
+# section 7).
+ErrorKind = Literal["unexposed", "unread", "unrecognized"]
 
 # Resource types a rule can be about (also the ``resource_type`` of plan changes).
 RULE_RESOURCES: tuple[str, ...] = RESOURCE_TYPES
@@ -111,12 +112,15 @@ class ResourceView:
 
     A field absent from ``values`` is unknown (not declared for the gate, not readable
     for ``check``); a rule that needs it is skipped by the gate and ``error`` in check.
+    ``unrecognized`` names the absent fields CTM did return, with a value hipaactl does
+    not recognise (``Unrecognized`` in live state).
     """
 
     resource_type: str
     address: str
     account_id: int | None
     values: Mapping[str, Any] = field(hash=False)
+    unrecognized: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

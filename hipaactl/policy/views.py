@@ -175,7 +175,8 @@ def _view(
     # None means "not declared" or "not readable", and an unrecognised live value is not
     # evaluated either: such fields are left out, so rules over them are ``error``.
     known = {k: v for k, v in values.items() if v is not None and not isinstance(v, Unrecognized)}
-    return ResourceView(resource_type, address, account_id, known)
+    unrecognized = frozenset(k for k, v in values.items() if isinstance(v, Unrecognized))
+    return ResourceView(resource_type, address, account_id, known, unrecognized)
 
 
 def normalize_plan(plan: str) -> str:

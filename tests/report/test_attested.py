@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hipaactl.config.model import FactAttestation
+from hipaactl.model.state import TrackingNumber, Unrecognized
 from hipaactl.report.check import report_document
 from hipaactl.report.render.junit import render_junit
 from hipaactl.report.render.markdown import render_markdown
@@ -87,6 +88,15 @@ def test_an_attestation_never_covers_numbers_that_were_not_read() -> None:
     assert '[attestations.facts."CTM-NUM-01"] does not cover a failed read' in numbers[0].message
     assert report.summary()["attested"] == 0
     assert report.exit_code == 1
+
+
+def test_an_attestation_never_covers_a_value_ctm_showed_but_hipaactl_does_not_recognise() -> None:
+    shown = TrackingNumber("TPN1", "+15555550100", "Main line", Unrecognized("maybe"))
+    report = report_of(with_facts(fact()), live(account(numbers=(shown,))))  # type: ignore[arg-type]
+    (result,) = [r for r in report.results if r.rule.id == "CTM-NUM-01"]
+    assert (result.status, result.error_kind) == ("error", "unrecognized")
+    assert "hipaa_eligible is a value hipaactl does not recognise" in result.message
+    assert "does not cover a value CTM returned" in result.message
 
 
 def test_unexposed_and_unread_errors_are_told_apart_where_they_are_made() -> None:
