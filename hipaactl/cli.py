@@ -6,17 +6,26 @@ Heavy modules are imported inside commands so ``hipaactl --version`` stays fast.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from hipaactl import __version__
-from hipaactl.commands.console import CONSOLE, err, out, warn_all, write_text_file
+from hipaactl.commands.console import (
+    CONSOLE,
+    display_path,
+    err,
+    out,
+    out_styled,
+    warn_all,
+    write_text_file,
+)
 from hipaactl.errors import HipaactlError, UsageError
 from hipaactl.model.scrub import forget_secrets
 
@@ -62,6 +71,7 @@ class GlobalOptions:
     config: Path
     no_color: bool = False
     debug: bool = False
+    config_shown: str | None = None  # -c as the user wrote it, for hints to paste back
 
 
 _GLOBALS = GlobalOptions(config=Path("hipaa.toml"))
@@ -87,12 +97,15 @@ def hoist_global_options(argv: Sequence[str], options: GlobalOptions) -> list[st
             if index + 1 >= len(args):
                 raise UsageError(f"option {arg} requires a FILE argument")
             options.config = Path(args[index + 1])
+            options.config_shown = args[index + 1]
             index += 2
             continue
         if arg.startswith("--config="):
-            options.config = Path(arg.split("=", 1)[1])
+            options.config_shown = arg.split("=", 1)[1]
+            options.config = Path(options.config_shown)
         elif arg.startswith("-c") and len(arg) > 2 and not arg.startswith("--"):
-            options.config = Path(arg[2:])
+            options.config_shown = arg[2:]
+            options.config = Path(options.config_shown)
         elif arg == "--no-color":
             options.no_color = True
         elif arg == "--debug":
@@ -126,7 +139,10 @@ def root(
     config: Annotated[
         Path | None,
         typer.Option(
-            "-c", "--config", help="Config file (default hipaa.toml or $HIPAACTL_CONFIG)."
+            "-c",
+            "--config",
+            metavar="FILE",
+            help="Config file (default hipaa.toml or $HIPAACTL_CONFIG).",
         ),
     ] = None,
     no_color: Annotated[
@@ -200,6 +216,13 @@ def plan(
     target: TargetOption = None,
     parallelism: ParallelismOption = None,
     notify: NotifyOption = None,
+    list_addresses: Annotated[
+        bool,
+        typer.Option(
+            "--list-addresses",
+            help="Print every address --target accepts (unchanged resources too), one a line.",
+        ),
+    ] = False,
 ) -> None:
     """Read live state, diff it against the config, and print the plan.
 
@@ -216,6 +239,8 @@ def plan(
         targets=tuple(target or ()),
         parallelism=parallelism,
         notify=notify,
+        list_addresses=list_addresses,
+        config_shown=_GLOBALS.config_shown,
     )
     raise typer.Exit(run_plan(request))
 
@@ -236,7 +261,10 @@ def apply(
     lock_timeout: Annotated[
         float,
         typer.Option(
-            "--lock-timeout", metavar="SECONDS", min=0, help="Seconds to wait for the lock."
+            "--lock-timeout",
+            metavar="SECONDS",
+            min=0,
+            help="Seconds to wait for the lock (default 0: fail at once).",
         ),
     ] = 0,
     accept_missing_head: Annotated[
@@ -287,7 +315,7 @@ def show(
     if as_json:
         out(render_json(parse_json(plan_file.read_bytes())))
     else:
-        out(render_plan(saved))
+        out_styled(render_plan(saved))
 
 
 @app.command()
@@ -380,33 +408,63 @@ def import_(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a desired-state file that matches live state (adopt an existing agency)."""
-    from hipaactl.commands.import_ import run_import
+    """Write a desired-state file that matches live state (adopt an existing agency).
+
+    With the sandbox provider and -o in another folder, the sandbox working copy is
+    copied there too, so a plan of the new file reads the state it was imported from.
+    """
+    from hipaactl.commands.import_ import carry_sandbox_state, run_import
 
     if out_file is not None and out_file.exists() and not force:
-        raise UsageError(f"{out_file} exists; pass --force to overwrite it")
+        raise UsageError(f"{display_path(out_file)} exists; pass --force to overwrite it")
     text, warnings = run_import(_GLOBALS.config, accounts=tuple(account or ()), out_file=out_file)
     warn_all(warnings)
     if out_file is None:
         out(text)
-    else:
-        write_text_file(out_file, text)
-        err(f"Wrote {out_file}.")
+        return
+    write_text_file(out_file, text)
+    err(f"Wrote {display_path(out_file)}.")
+    carried, warning = carry_sandbox_state(_GLOBALS.config, out_file)
+    if carried is not None:
+        err(
+            f"Copied the sandbox working copy to {display_path(carried)}: a plan of "
+            f"{display_path(out_file)} reads the live state it was imported from."
+        )
+    warn_all([warning] if warning else [])
 
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to write into.")] = Path(
-        "."
-    ),
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR", help="Folder to write into, created if needed (default: here)."
+        ),
+    ] = Path("."),
+    example: Annotated[
+        str | None,
+        typer.Option(
+            "--example",
+            metavar="NAME",
+            help="Write a full demo instead of the safe starter: clinic (fictional users and "
+            "attested facts; for the sandbox only).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
-    """Write a commented starter hipaa.toml and a sandbox seed into DIR."""
+    """Write a commented, safe starter hipaa.toml into DIR.
+
+    The starter declares agency security and defaults on the embedded sandbox, and no
+    users and no attestations: check reports those as manual until a person confirms
+    them. --example clinic writes the demo with its sandbox seed instead.
+    """
     from hipaactl.commands.init import run_init
 
-    for path in run_init(directory, force=force):
-        err(f"wrote {path}")
-    err(f"Next: cd {directory} && hipaactl plan")
+    result = run_init(directory, force=force, example=example, shown=display_path(directory))
+    for path in result.written:
+        err(f"Wrote {display_path(path)}.")
+    for line in result.next_steps:
+        err(line)
 
 
 @app.command()
@@ -424,19 +482,21 @@ def sandbox_reset() -> None:
     from hipaactl.commands.sandbox import run_reset
 
     path = run_reset(_GLOBALS.config)
-    err(f"Sandbox reset: {path}")
+    err(f"Sandbox reset: {display_path(path)}")
 
 
 @policies_app.command("list")
 def policies_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the packs as JSON.")] = False,
 ) -> None:
-    """List the built-in packs and their rules."""
-    from hipaactl.commands.policies import builtin_packs, policies_document
+    """List the built-in packs, and the custom packs the config names, with every rule
+    and its 45 CFR citations."""
+    from hipaactl.commands.policies import known_packs, policies_document
     from hipaactl.report.render.json import render_json
     from hipaactl.report.render.text import render_pack_list
 
-    packs = builtin_packs()
+    packs, warnings = known_packs(_GLOBALS.config)
+    warn_all(warnings)
     out(render_json(policies_document(packs)) if as_json else render_pack_list(packs))
 
 
@@ -447,10 +507,12 @@ def policies_show(
     ],
 ) -> None:
     """Show one rule: citation, hipaa_type, checklist source, enforcement, remediation."""
-    from hipaactl.commands.policies import builtin_packs, find_rule
+    from hipaactl.commands.policies import find_rule, known_packs
     from hipaactl.report.render.text import render_rule
 
-    out(render_rule(find_rule(builtin_packs(), rule_id)))
+    packs, warnings = known_packs(_GLOBALS.config)
+    warn_all(warnings)
+    out(render_rule(find_rule(packs, rule_id)))
 
 
 LogArgument = Annotated[
@@ -510,7 +572,9 @@ def sandbox_serve(
     host: Annotated[
         str,
         typer.Option(
-            "--host", metavar="HOST", help="Address to listen on (warned unless loopback)."
+            "--host",
+            metavar="HOST",
+            help="Address to listen on (default 127.0.0.1; warned unless loopback).",
         ),
     ] = "127.0.0.1",
     port: Annotated[
@@ -530,7 +594,9 @@ def sandbox_serve(
     ] = None,
     latency_ms: Annotated[
         float,
-        typer.Option("--latency-ms", metavar="MS", min=0, help="Latency added to every request."),
+        typer.Option(
+            "--latency-ms", metavar="MS", min=0, help="Latency added to every request (default 0)."
+        ),
     ] = 0.0,
     rate_limit: Annotated[
         float | None,
@@ -541,14 +607,18 @@ def sandbox_serve(
     fail_rate: Annotated[
         float,
         typer.Option(
-            "--fail-rate", metavar="P", min=0, max=1, help="Share of requests failing 502/503/504."
+            "--fail-rate",
+            metavar="P",
+            min=0,
+            max=1,
+            help="Share of requests failing 502/503/504, 0 to 1 (default 0).",
         ),
     ] = 0.0,
     page_cap: Annotated[
         int | None, typer.Option("--page-cap", metavar="N", min=1, help="At most N items per page.")
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", metavar="S", help="Seed for faults and generation.")
+        int, typer.Option("--seed", metavar="S", help="Seed for faults and generation (default 0).")
     ] = 0,
     ignore_field: Annotated[
         str | None,
@@ -606,8 +676,26 @@ def _usage_message(exc: Exception) -> str | None:
     """Click's usage errors (vendored by newer typer, a dependency of older ones) carry
     ``format_message`` and ``exit_code``; recognising them by shape works with both."""
     if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-        return str(exc.format_message())
+        return plain_words(str(exc.format_message()))
     return None
+
+
+# The validation wording of the libraries under typer, in the words --help uses.
+_PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Input should be greater than or equal to (\S+)"), r"must be \1 or more"),
+    (re.compile(r"Input should be less than or equal to (\S+)"), r"must be \1 or less"),
+    (re.compile(r"Input should be greater than (\S+)"), r"must be more than \1"),
+    (re.compile(r"Input should be less than (\S+)"), r"must be less than \1"),
+    (re.compile(r"Input should be a valid integer.*"), "must be a whole number"),
+    (re.compile(r"Input should be a valid number.*"), "must be a number"),
+)
+
+
+def plain_words(message: str) -> str:
+    """A usage error without Python or pydantic wording ("Input should be ...")."""
+    for pattern, words in _PLAIN_WORDS:
+        message = pattern.sub(words, message)
+    return message
 
 
 KNOWN_EXIT_CODES = (0, 1, 2, 3)
@@ -615,16 +703,58 @@ KNOWN_EXIT_CODES = (0, 1, 2, 3)
 INTERRUPTED_EXIT_CODE = 130
 
 
+_PLAIN_CLASSES: dict[type[Any], type[Any]] = {}
+
+
+def _plain_class(cls: type[Any]) -> type[Any]:
+    """``cls`` whose help line shows only the metavar the README uses (``PLANFILE``,
+    ``N``), never a Python type (``<path>``), a default or a range (``[x>=0]``): the
+    help text says those in words, and the ranges are still enforced."""
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return self.metavar if getattr(self, "param_type_name", "") == "option" else None
+
+    def no_range(self: Any) -> None:
+        return None
+
+    def usage_name(self: Any) -> str:
+        # ``show PLANFILE`` as the README writes it, not typer's ``{PLANFILE}``.
+        name = str(self.metavar or self.name).upper()
+        name = name if self.required else f"[{name}]"
+        return name if self.nargs == 1 else f"{name}..."
+
+    if cls not in _PLAIN_CLASSES:
+        methods = {
+            "display_type_rich": display_type_rich,
+            "_get_number_range_help_str": no_range,
+            "_usage_display_name": usage_name,
+        }
+        _PLAIN_CLASSES[cls] = type(f"Plain{cls.__name__}", (cls,), methods)
+    return _PLAIN_CLASSES[cls]
+
+
+def plain_help(command: Any) -> Any:
+    """Apply ``_plain_class`` to every parameter of ``command`` and its subcommands."""
+    for param in command.params:
+        param.show_default = False
+        if type(param) not in _PLAIN_CLASSES.values():
+            param.__class__ = _plain_class(type(param))
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    return command
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: usage errors exit 1 (never click's 2, which means drift here)."""
     args = list(sys.argv[1:] if argv is None else argv)
     _GLOBALS.config = default_config_path(os.environ)
     _GLOBALS.no_color = _GLOBALS.debug = False
+    _GLOBALS.config_shown = None
     forget_secrets()  # each run masks the keys it loads, and no others
     try:
         args = hoist_global_options(args, _GLOBALS)
         CONSOLE.no_color = _GLOBALS.no_color
-        command = typer.main.get_command(app)
+        command = plain_help(typer.main.get_command(app))
         result = command.main(args=args, prog_name="hipaactl", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except typer.Exit as exc:

@@ -160,3 +160,14 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def shown_path(path: Path) -> str:
+    """How every message names a file: relative to the working directory when it lies
+    under it, else absolute; so a path in a message can be pasted back as an argument."""
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    try:
+        relative = absolute.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return str(absolute.resolve())
+    return str(relative) if str(relative) else "."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hipaactl.canonical import digest
@@ -19,18 +19,24 @@ from hipaactl.live.read import (
     read_live_state,
     read_streamed,
 )
-from hipaactl.live.scope import Scope, classify_accounts, find_exclusion
-from hipaactl.model.addresses import AGENCY_ADDRESS
-from hipaactl.model.changes import KIND_RESOURCE_TYPES, Change
+from hipaactl.live.scope import Scope, classify_accounts, find_exclusion, unmatched_includes
+from hipaactl.model.addresses import AGENCY_ADDRESS, account_address
+from hipaactl.model.changes import KIND_RESOURCE_TYPES, Change, ManualAction
 from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, LiveState, ResourceKind
-from hipaactl.model.targets import is_selected, unmatched
+from hipaactl.model.targets import (
+    address_sort_key,
+    blocked_by_targets,
+    is_selected,
+    nearest,
+    unmatched,
+)
 from hipaactl.plan.desired import desired_for_account, kinds_to_manage
 from hipaactl.plan.diff import diff_account, diff_agency, sort_changes
 from hipaactl.plan.planfile import Plan
 from hipaactl.plan.unsafe import mark_unsafe
 from hipaactl.policy.gate import GateOutcome, evaluate_gate, evaluate_read_only
 from hipaactl.policy.model import Pack
-from hipaactl.policy.packs import load_packs
+from hipaactl.policy.packs import load_packs, pack_limit_issues
 from hipaactl.policy.views import read_only_resource_kinds
 from hipaactl.providers.base import Provider
 from hipaactl.report.check import Report, build_report
@@ -60,6 +66,9 @@ def load_inputs(config_path: Path, *, today: dt.date, check_files: bool = True) 
     """
     config = load_config(config_path, today=today, check_files=check_files)
     packs = load_packs(config.policies, base_dir=config.directory, config_file=config.path)
+    issues = pack_limit_issues(config, packs)
+    if issues:
+        raise ConfigError(issues)
     return Inputs(config, packs, evaluate_gate(config, packs, today=today))
 
 
@@ -110,12 +119,14 @@ class PlanOptions:
     parallelism: int | None = None
     progress: Progress | None = None
     clock: Clock = utc_now
+    list_addresses: bool = False  # fill ``Plan.addresses`` (plan --list-addresses)
 
 
 @dataclass(frozen=True)
 class LiveRead:
     scope: Scope
     live: LiveState
+    warnings: tuple[str, ...] = ()
 
 
 def _read(
@@ -146,7 +157,8 @@ def _read(
             progress=options.progress,
             on_account=on_account,
         )
-        return LiveRead(classify_accounts(config, live.all_accounts), live)
+        warnings = tuple(unmatched_includes(config, live.all_accounts))
+        return LiveRead(classify_accounts(config, live.all_accounts), live, warnings)
     # A partial plan lists first: only targeted accounts and resources are read.
     accounts = list_accounts(provider)
     check_declared_accounts(config, accounts)
@@ -161,7 +173,7 @@ def _read(
         progress=options.progress,
         on_account=on_account,
     )
-    return LiveRead(scope, live)
+    return LiveRead(scope, live, tuple(unmatched_includes(config, accounts)))
 
 
 def read_live(
@@ -175,14 +187,40 @@ def read_live(
     return _read(inputs.config, provider, options, read_only=read_only, on_account=on_account)
 
 
-def _check_targets(targets: Sequence[str], addresses: list[str]) -> None:
-    missing = unmatched(targets, addresses)
-    if missing:
-        raise UsageError(
-            f"--target matches no resource: {', '.join(missing)}",
-            hint="addresses look like agency.security, account[1001].settings, "
-            'account[1001].user["dr.lee@clinic.example"]; run plan without --target to see them',
-        )
+def _unmatched_targets(missing: Sequence[str], addresses: Sequence[str]) -> UsageError:
+    """Exit 1 naming each target that matches nothing, with the nearest addresses of the
+    whole plan (``addresses``: a targeted read only holds what the targets select)."""
+    lines = []
+    for target in missing:
+        close = nearest(target, addresses)
+        suggestion = f"; nearest: {', '.join(close)}" if close else ""
+        lines.append(f"--target {target} matches no address in the plan{suggestion}")
+    return UsageError(
+        "\n  ".join(lines),
+        hint="run `hipaactl plan --list-addresses` to see every address you can target",
+    )
+
+
+def targetable_addresses(
+    read: LiveRead, changes: Sequence[Change], manual: Sequence[ManualAction]
+) -> tuple[str, ...]:
+    """Every address a plan can name: each resource read (changed or not), each planned
+    change (creates included), each manual action, and every managed account; sorted
+    with account ids in numeric order."""
+    found = {AGENCY_ADDRESS}
+    found.update(r.address for r in live_resources(read.live))
+    found.update(c.address for c in changes)
+    found.update(m.address for m in manual)
+    found.update(account_address(info.id) for info in read.scope.managed)
+    return tuple(sorted(found, key=address_sort_key))
+
+
+def _dependency_warnings(changes: Sequence[Change], targets: Sequence[str]) -> list[str]:
+    return [
+        f"{change.address} depends on {dependency}, which is outside --target: apply will "
+        f"skip it; add --target {dependency}"
+        for change, dependency in blocked_by_targets(changes, targets)
+    ]
 
 
 def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan:
@@ -202,14 +240,21 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
     read = read_live(inputs, provider, options, on_account=diff_as_read)
     live = read.live
     changes = mark_unsafe(sort_changes([*diff_agency(config, live), *account_changes]), live)
-    manual, warnings = evaluate_read_only(
+    manual, read_only_warnings = evaluate_read_only(
         config, packs, live, read.scope, today=options.clock().date()
     )
+    warnings = [*read.warnings, *read_only_warnings]
+    addresses: tuple[str, ...] = ()
+    if options.targets or options.list_addresses:
+        addresses = targetable_addresses(read, changes, manual)
     if options.targets:
-        addresses = [r.address for r in live_resources(live)]
-        _check_targets(options.targets, [*addresses, AGENCY_ADDRESS, *(m.address for m in manual)])
+        missing = unmatched(options.targets, addresses)
+        if missing:
+            untargeted = replace(options, targets=(), list_addresses=True, progress=None)
+            raise _unmatched_targets(missing, build_plan(inputs, provider, untargeted).addresses)
         changes = tuple(c for c in changes if is_selected(options.targets, c.address))
         manual = tuple(m for m in manual if is_selected(options.targets, m.address))
+        warnings.extend(_dependency_warnings(changes, options.targets))
     return Plan(
         created_at=options.clock().isoformat(timespec="seconds"),
         config_sha256=config_digest(config, packs),
@@ -220,6 +265,7 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
         packs=packs,
         gate_results=inputs.gate.results,
         warnings=tuple(dict.fromkeys([*inputs.gate.warnings, *warnings])),
+        addresses=tuple(a for a in addresses if is_selected(options.targets, a)),
     )
 
 
@@ -253,11 +299,12 @@ def build_check_report(
     options: PlanOptions,
     *,
     config_uri: str,
+    source_uri: str | None = None,
 ) -> Report:
     """Read every managed account's live state the packs look at and report on it.
     A state that cannot be read raises ``StateReadError``: it is never a report."""
     read = read_live_for_check(config, packs, provider, options)
-    return build_report(
+    report = build_report(
         config,
         packs,
         read.live,
@@ -266,3 +313,4 @@ def build_check_report(
         config_uri=config_uri,
         config_sha256=config_digest(config, packs),
     )
+    return replace(report, warnings=(*read.warnings, *report.warnings), source_uri=source_uri)

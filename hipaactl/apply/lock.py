@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -101,7 +101,9 @@ class ApplyLock:
     """Exclusive use of a working directory for one run; a context manager.
 
     ``timeout`` is how many seconds to wait for another run to finish (0: fail at once);
-    ``holder_wait`` how long a loser waits for the holder's details to appear.
+    ``holder_wait`` how long a loser waits for the holder's details to appear;
+    ``on_wait`` is called with the holder's details when the lock is taken and the run
+    is about to wait for it (so the CLI can say "Acquiring lock…").
     Two ApplyLock objects conflict even within one process (each opens its own lock).
     Raises LockError when the lock is held or cannot be created.
     """
@@ -115,6 +117,7 @@ class ApplyLock:
         timeout: float = 0,
         clock: Clock = utc_now,
         holder_wait: float = HOLDER_WAIT_SECONDS,
+        on_wait: Callable[[LockInfo | None], None] | None = None,
     ) -> None:
         if timeout < 0:
             raise UsageError(f"--lock-timeout must be 0 or more seconds, not {timeout:g}")
@@ -124,6 +127,7 @@ class ApplyLock:
         self._command = command
         self._clock = clock
         self._holder_wait = holder_wait
+        self._on_wait = on_wait
         # thread_local=False: the engine may release from another thread than it acquired in.
         self._file_lock = FileLock(str(lock_path(work_dir)), thread_local=False)
         self._held = False
@@ -157,7 +161,7 @@ class ApplyLock:
         path = lock_path(self.work_dir)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file_lock.acquire(timeout=self._timeout)
+            self._acquire_file_lock()
         except Timeout:
             raise LockError(
                 held_message(self._wait_for_holder_info()),
@@ -171,6 +175,18 @@ class ApplyLock:
         except BaseException:
             self.release()
             raise
+
+    def _acquire_file_lock(self) -> None:
+        """Take the lock at once if it is free; else tell ``on_wait`` and wait up to the
+        timeout. Raises filelock's Timeout."""
+        if self._timeout <= 0 or self._on_wait is None:
+            self._file_lock.acquire(timeout=self._timeout)
+            return
+        try:
+            self._file_lock.acquire(timeout=0)
+        except Timeout:
+            self._on_wait(read_lock_info(self.work_dir))
+            self._file_lock.acquire(timeout=self._timeout)
 
     def _wait_for_holder_info(self) -> LockInfo | None:
         """The holder's details, waiting briefly for a holder that has only just

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ from pathlib import Path
 from types import FrameType
 
 from hipaactl.apply.audit_log import AuditWriter, LogLock, check_appendable
-from hipaactl.apply.executor import ApplyReport, Outcome, apply_changes
-from hipaactl.apply.lock import ApplyLock
+from hipaactl.apply.executor import INTERRUPT_GRACE_SECONDS, ApplyReport, Outcome, apply_changes
+from hipaactl.apply.lock import ApplyLock, LockInfo
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
-from hipaactl.commands.console import err, out, warn_all
+from hipaactl.commands.console import display_path, err, out, out_styled, warn_all
 from hipaactl.errors import ApplyFailedError, AuditLogError, UnsafePlanError, UsageError
 from hipaactl.model.changes import Change
 from hipaactl.pipeline import Inputs
@@ -76,20 +77,35 @@ class Interrupts:
     """SIGINT/SIGTERM while apply holds the lock. Before the first change they abort
     the run (``KeyboardInterrupt``: the lock is released and nothing was applied); once
     changes begin they set ``stop``: no new change starts and the engine waits for the
-    in-flight ones."""
+    in-flight ones. A second one ends that wait at once: the changes still open are
+    recorded ``unknown`` in the change log, the lock is released, the report printed."""
 
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.applying = False
+        self.forced = False
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         """SIGINT/SIGTERM handler: before writes start, raise KeyboardInterrupt; while
-        applying, set ``stop`` so no new change starts and in-flight ones finish.
+        applying, set ``stop`` so no new change starts and in-flight ones finish; a
+        second one while they finish forces the exit.
         """
         if not self.applying:
             raise KeyboardInterrupt
-        err("Interrupted: starting no new change, waiting up to 5 s for in-flight ones.")
+        if self.stop.is_set():
+            err("Interrupted again: not waiting; changes still in flight are recorded unknown.")
+            self.forced = True
+            return
+        err(
+            f"Interrupted: starting no new change, waiting up to {INTERRUPT_GRACE_SECONDS:g} s "
+            "for in-flight ones (interrupt again to stop waiting)."
+        )
         self.stop.set()
+
+    def clock(self) -> float:
+        """The engine's clock for its grace period: a forced exit jumps past the end of
+        it, so the engine stops waiting at its next check (within 0.05 s)."""
+        return time.monotonic() + (INTERRUPT_GRACE_SECONDS if self.forced else 0.0)
 
 
 @contextmanager
@@ -188,6 +204,7 @@ def execute(
             parallelism=parallelism,
             recorder=AuditRecorder(writer),
             stop=interrupts.stop,
+            clock=interrupts.clock,
         )
     finally:
         try:
@@ -196,7 +213,9 @@ def execute(
             head_error: AuditLogError | None = exc
         else:
             head_error = None
-            err(f"audit head: {head.records} records, sha256 {head.hash} ({log_path})")
+            err(
+                f"audit head: {head.records} records, sha256 {head.hash} ({display_path(log_path)})"
+            )
     return report, _log_error(writer, head_error)
 
 
@@ -230,7 +249,7 @@ def plan_and_apply(
     plan = current_plan(request, inputs, provider, saved)
     warn_all(plan.warnings)
     if saved is None:
-        out(render_plan(plan))
+        out_styled(render_plan(plan))
     if not plan.changes:
         if saved is not None:
             out(NO_CHANGES + "\n")
@@ -241,10 +260,20 @@ def plan_and_apply(
         err("Apply cancelled; nothing was changed.")
         return 1
     report, log_error = execute(plan, provider, request, inputs, interrupts, log_lock)
-    out(render_apply_report(report))
+    out_styled(render_apply_report(report))
     if log_error is not None:
         raise log_error
     return 0 if report.succeeded else 1
+
+
+def acquiring_message(info: LockInfo | None, timeout: float) -> str:
+    """What apply says while ``--lock-timeout`` waits for another run's lock."""
+    holder = (
+        f"held by {info.holder} (pid {info.pid}) running '{info.command}'"
+        if info is not None
+        else "held by another run"
+    )
+    return f"Acquiring lock… ({holder}; waiting up to {timeout:g} s)"
 
 
 def run_apply(request: ApplyRequest) -> int:
@@ -263,7 +292,11 @@ def run_apply(request: ApplyRequest) -> int:
         return code
     command = "hipaactl apply" + (f" {request.plan_file}" if request.plan_file else "")
     lock = ApplyLock(
-        inputs.config.directory, command=command, environ=os.environ, timeout=request.lock_timeout
+        inputs.config.directory,
+        command=command,
+        environ=os.environ,
+        timeout=request.lock_timeout,
+        on_wait=lambda info: err(acquiring_message(info, request.lock_timeout)),
     )
     # The log's own lock too: configs elsewhere may share its [audit] path. Both are
     # taken, and the log checked, before live state is read, so a refused apply has

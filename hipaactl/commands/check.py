@@ -20,13 +20,21 @@ from typing import Literal
 
 from hipaactl.commands.alerts import send_alert
 from hipaactl.commands.common import open_provider_for
-from hipaactl.commands.console import err, out, progress_bar, warn_all, write_text_file
+from hipaactl.commands.console import (
+    display_path,
+    err,
+    out,
+    out_styled,
+    progress_bar,
+    warn_all,
+    write_text_file,
+)
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
-from hipaactl.errors import HipaactlError, UsageError
+from hipaactl.errors import ConfigError, HipaactlError, UsageError
 from hipaactl.pipeline import Clock, PlanOptions, build_check_report, utc_now
 from hipaactl.policy.model import Pack
-from hipaactl.policy.packs import load_packs
+from hipaactl.policy.packs import load_packs, pack_limit_issues
 from hipaactl.report.alerts import check_summary, error_summary, notify_target
 from hipaactl.report.check import Report, report_document
 from hipaactl.report.render.json import render_json
@@ -76,12 +84,35 @@ def config_uri(path: Path, working_dir: Path) -> str:
         return absolute.as_posix()
 
 
+def git_top_level(path: Path) -> Path | None:
+    """The root of the git checkout holding ``path`` (the nearest folder above it with a
+    ``.git`` folder or file, as worktrees and submodules have), or None."""
+    for folder in path.resolve().parents:
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def source_uri(path: Path, working_dir: Path) -> str:
+    """The config file as SARIF's %SRCROOT%-relative URI: relative to the git top level
+    when the config is in a checkout (where code scanning resolves it, whatever the
+    working directory of the run), else as ``config_uri``."""
+    top = git_top_level(path)
+    if top is None:
+        return config_uri(path, working_dir)
+    return path.resolve().relative_to(top).as_posix()
+
+
 def select_packs(config: Config, refs: tuple[str, ...], working_dir: Path) -> tuple[Pack, ...]:
     """``--pack`` ids or files (relative to the working directory) replace the config's
     packs; without them, the config's ``policies`` (relative to the config file)."""
     if refs:
         return load_packs(refs, base_dir=working_dir)
-    return load_packs(config.policies, base_dir=config.directory, config_file=config.path)
+    packs = load_packs(config.policies, base_dir=config.directory, config_file=config.path)
+    issues = pack_limit_issues(config, packs)
+    if issues:
+        raise ConfigError(issues)
+    return packs
 
 
 def make_report(request: CheckRequest, *, clock: Clock = utc_now) -> Report:
@@ -102,6 +133,7 @@ def make_report(request: CheckRequest, *, clock: Clock = utc_now) -> Report:
                 provider,
                 options,
                 config_uri=config_uri(config.path, working_dir),
+                source_uri=source_uri(config.path, working_dir),
             )
     finally:
         provider.close()
@@ -138,9 +170,9 @@ def _write_report(request: CheckRequest, report: Report) -> int:
     text = RENDERERS[request.report_format](report)
     if request.out_file is not None:
         write_text_file(request.out_file, text)
-        err(f"Wrote the {request.report_format} report to {request.out_file}.")
+        err(f"Wrote the {request.report_format} report to {display_path(request.out_file)}.")
     else:
-        out(text)
+        (out_styled if request.report_format == "text" else out)(text)
     if report.errors:
         err(_error_summary(report))
     err(f"check: {report.conclusion}.")

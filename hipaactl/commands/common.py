@@ -50,9 +50,19 @@ def open_provider_for(config: Config) -> Provider:
 
 
 def make_plan(
-    inputs: Inputs, provider: Provider, targets: Sequence[str], parallelism: int | None
+    inputs: Inputs,
+    provider: Provider,
+    targets: Sequence[str],
+    parallelism: int | None,
+    *,
+    list_addresses: bool = False,
 ) -> Plan:
     """Plan with a progress bar on stderr; ``parallelism`` None uses the config's."""
     with progress_bar("Reading live state") as progress:
-        options = PlanOptions(targets=tuple(targets), parallelism=parallelism, progress=progress)
+        options = PlanOptions(
+            targets=tuple(targets),
+            parallelism=parallelism,
+            progress=progress,
+            list_addresses=list_addresses,
+        )
         return build_plan(inputs, provider, options)

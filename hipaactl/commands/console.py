@@ -8,6 +8,7 @@ files written with ``-o``.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +38,65 @@ CONSOLE = ConsoleOptions()
 def out(text: str) -> None:
     """Write ``text`` to stdout (the command's result), scrubbed, and flush."""
     sys.stdout.write(scrub(text))
+    sys.stdout.flush()
+
+
+# Terraform's colours, by what a line starts with (first match wins).
+LINE_STYLES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), style)
+    for pattern, style in (
+        (r"^\s*!! ", "bold red"),  # unsafe
+        (r"^\s*\+ ", "green"),  # create
+        (r"^\s*~ ", "yellow"),  # update
+        (r"^\s*- ", "red"),  # delete
+        (r"^\s*! ", "bold magenta"),  # manual action
+        (r"^\s*(applied)\b", "green"),
+        (r"^\s*(FAILED|UNKNOWN)\b", "bold red"),
+        (r"^\s*(skipped|not started)\b", "yellow"),
+        (r"^(Failed mandatory rules|Could not be evaluated)", "bold red"),
+        (r"^(Failed advisory rules|Waiting for an attestation)", "yellow"),
+        (r"^Passed \(", "green"),
+        (r"^Result: all mandatory checks passed", "bold green"),
+        (r"^Result: ", "bold red"),
+        (r"^(Plan|Apply \w+): ", "bold"),
+    )
+)
+
+
+def style_of(line: str) -> str | None:
+    """The rich style of one line of a plan or report, or None (plain)."""
+    return next((style for pattern, style in LINE_STYLES if pattern.match(line)), None)
+
+
+def stdout_in_color() -> bool:
+    """Colour only for a person at a terminal: never with --no-color or NO_COLOR, never
+    when piped (unless FORCE_COLOR asks for it, as rich and many CI systems honour)."""
+    if not CONSOLE.color:
+        return False
+    return sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
+
+
+def out_styled(text: str) -> None:
+    """A plan, apply report or text check report on stdout, coloured line by line the
+    way Terraform colours its plans when ``stdout_in_color``; plain otherwise."""
+    if not stdout_in_color():
+        out(text)
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(
+        file=sys.stdout,
+        force_terminal=True,
+        color_system="standard",
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+    )
+    # Scrubbed whole before it is cut into lines, like every sink.
+    for line in scrub(text).splitlines():
+        console.print(Text(line, style=style_of(line) or ""))
     sys.stdout.flush()
 
 
@@ -85,3 +145,11 @@ def write_text_file(path: Path, text: str) -> None:
         write_text_atomic(path, scrub(text))
     except OSError as exc:
         raise HipaactlError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def display_path(path: Path) -> str:
+    """How every command prints a path: relative to the working directory when it lies
+    under it, else absolute (``hipaactl.files.shown_path``)."""
+    from hipaactl.files import shown_path
+
+    return shown_path(path)

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from hipaactl.commands.common import load, open_provider_for
-from hipaactl.commands.console import progress_bar
+from hipaactl.commands.console import display_path, progress_bar
+from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
-from hipaactl.errors import ConfigError, HipaactlError, StateReadError, UsageError
+from hipaactl.errors import ConfigError, ConfigIssue, HipaactlError, StateReadError, UsageError
 from hipaactl.live.read import ReadRequest, list_accounts, read_accounts
-from hipaactl.live.scope import classify_accounts
-from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
+from hipaactl.live.scope import Scope, classify_accounts
+from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, LiveState, ResourceKind
 from hipaactl.pipeline import check_declared_accounts, load_inputs
 from hipaactl.plan.importer import (
     Document,
@@ -30,11 +32,15 @@ from hipaactl.plan.importer import (
     violation_warnings,
     violations_by_key,
 )
+from hipaactl.policy.gate import evaluate_live
 from hipaactl.policy.model import RuleResult
 from hipaactl.providers.base import Provider
+from hipaactl.providers.sandbox.workcopy import carry_working_copy
 
 # Everything an [[account]] declares: settings, call-settings profiles, users.
 IMPORT_KINDS: frozenset[ResourceKind] = frozenset({"settings", "call_settings", "users"})
+# The resource types whose values the file declares (the rules marked in it).
+IMPORTED_RESOURCES = frozenset({"agency.security", "settings", "call_settings", "user"})
 STDOUT_NAME = "<stdout>"
 
 
@@ -81,12 +87,11 @@ def read_for_import(
     return agency, states
 
 
-def gate_results(
-    text: str, folder: Path, today: dt.date, shown_as: str
-) -> tuple[tuple[RuleResult, ...], list[str]]:
-    """The gate's results on ``text``, loaded as a config file from ``folder``; or, when
-    it does not load, warnings naming each problem (the file is written anyway, for the
-    user to fix)."""
+def load_draft(
+    text: str, folder: Path, today: dt.date
+) -> tuple[tuple[RuleResult, ...], list[str], tuple[ConfigIssue, ...]]:
+    """Load ``text`` as a config file from ``folder`` (so relative paths resolve the same
+    way) with the real loader: (gate results, gate warnings, config issues)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=".hipaactl-import-", suffix=".toml", dir=folder)
@@ -100,29 +105,68 @@ def gate_results(
             temp.write(text)
         inputs = load_inputs(Path(name), today=today, check_files=False)
     except ConfigError as exc:
-        problems = [replace(issue, file=shown_as).render() for issue in exc.issues]
-        return (), [
-            f"the generated file does not validate; fix it before use: {p}" for p in problems
-        ]
+        return (), [], exc.issues
     finally:
         Path(name).unlink(missing_ok=True)
-    return inputs.gate.results, list(inputs.gate.warnings)
+    return inputs.gate.results, list(inputs.gate.warnings), ()
 
 
-def render_import(
-    document: Document, folder: Path, today: dt.date, shown_as: str
-) -> tuple[str, list[str]]:
-    """The imported file's text with ``violates`` comments from the gate, and the warnings
-    to print (left out keys, violations, problems), each prefixed with ``shown_as``.
-    """
-    draft = render_document(document)
-    results, problems = gate_results(draft, folder, today, shown_as)
-    violations, unplaced = violations_by_key(document, results)
+_USER_KEY = re.compile(r"^(account\[#\d+\]\.user\[#\d+\])\.")
+
+
+def refusals(
+    document: Document, issues: Sequence[ConfigIssue]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The live values the loader refused, by key path, and the users they belong to
+    (by lowercased email): the config model decides what it can express, so a key or a
+    role added to it later is handled here without change."""
+    refused: dict[str, str] = {}
+    users: dict[str, str] = {}
+    for issue in issues:
+        user = _USER_KEY.match(issue.key)
+        email = document.entries.get(f"{user.group(1)}.email") if user else None
+        if email is not None:
+            field = issue.key.rpartition(".")[2]
+            users[str(email.value).lower()] = (
+                f"its {field} cannot be written here ({issue.message})"
+            )
+        elif issue.key in document.entries:
+            refused[issue.key] = issue.message
+    return refused, users
+
+
+def live_results(source: ImportSource) -> tuple[RuleResult, ...]:
+    """The packs' verdict on the live values written (what ``check`` would say about
+    them), so every live value that fails a rule is marked, even where the file leaves
+    the condition that makes the rule apply unmanaged."""
+    infos = tuple(state.info for state in source.accounts)
+    live = LiveState(source.agency, infos, source.accounts)
+    scope = Scope(managed=infos, excluded=(), unclassified=())
+    results, _ = evaluate_live(source.config, source.packs, live, scope, today=source.today)
+    return tuple(r for r in results if r.rule.resource in IMPORTED_RESOURCES)
+
+
+def render_import(source: ImportSource, shown_as: str) -> tuple[str, list[str]]:
+    """The imported file's text with ``violates`` comments, and the warnings to print
+    (keys left out, violations, problems), each prefixed with ``shown_as``. A first
+    draft is loaded with the real loader; the values it refuses are left out with a
+    comment, and the file is built again without them."""
+    document = build_document(source)
+    _, gate_warnings, issues = load_draft(render_document(document), source.out_dir, source.today)
+    refused, refused_users = refusals(document, issues)
+    if refused or refused_users:
+        source = replace(source, refused=refused, refused_users=refused_users)
+        document = build_document(source)
+        draft = render_document(document)
+        _, gate_warnings, issues = load_draft(draft, source.out_dir, source.today)
+    violations, unplaced = violations_by_key(document, live_results(source))
+    problems = [replace(issue, file=shown_as).render() for issue in issues]
     warnings = [
         *document.notes,
         *violation_warnings(document, violations, shown_as),
         *(f"{shown_as}: {u}" for u in unplaced),
-        *problems,
+        *gate_warnings,
+        *(f"the generated file does not validate; fix it before use: {p}" for p in problems),
     ]
     return render_document(document, violations), warnings
 
@@ -151,5 +195,15 @@ def run_import(
         out_dir=folder,
         today=today,
     )
-    shown_as = str(out_file) if out_file is not None else STDOUT_NAME
-    return render_import(build_document(source), folder, today, shown_as)
+    shown_as = display_path(out_file) if out_file is not None else STDOUT_NAME
+    return render_import(source, shown_as)
+
+
+def carry_sandbox_state(config_path: Path, out_file: Path) -> tuple[Path | None, str | None]:
+    """The sandbox keeps one working copy per folder (SPEC section 4): a file imported
+    into another folder gets a copy of this one's, else it would plan against the seed.
+    Other providers read the same live state from anywhere."""
+    config = load_config(config_path, today=dt.date.today(), check_files=False)
+    if config.provider.kind != "sandbox":
+        return None, None
+    return carry_working_copy(config.directory, out_file.resolve().parent)

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from hipaactl.commands.alerts import send_alert
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
-from hipaactl.commands.console import err, out, warn_all, write_text_file
+from hipaactl.commands.console import (
+    display_path,
+    err,
+    out,
+    out_styled,
+    warn_all,
+    write_text_file,
+)
 from hipaactl.errors import HipaactlError
-from hipaactl.plan.planfile import Plan, plan_document
+from hipaactl.plan.planfile import Plan, gate_document, plan_document
 from hipaactl.report.alerts import (
     error_summary,
     failed_rules_summary,
@@ -33,6 +41,9 @@ class PlanRequest:
     targets: tuple[str, ...] = ()
     parallelism: int | None = None
     notify: str | None = None
+    list_addresses: bool = False
+    # How the user named the config (-c), for the "apply" hint; None: the default.
+    config_shown: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,24 +55,41 @@ class PlanOutcome:
 
 def _plan(request: PlanRequest) -> PlanOutcome:
     inputs = load(request.config)
-    code = gate_exit_code(inputs)
+    # Listing what can be targeted is no plan: the gate does not stand in its way.
+    code = 0 if request.list_addresses else gate_exit_code(inputs)
     if code:
+        if request.as_json:
+            gate = inputs.gate
+            out(render_json(gate_document(inputs.packs, gate.results, gate.warnings)))
         failures = tuple((r.rule.id, r.address) for r in inputs.gate.mandatory_failures)
         return PlanOutcome(code, gate_failures=failures)
     provider = open_provider_for(inputs.config)
     try:
-        plan = make_plan(inputs, provider, request.targets, request.parallelism)
+        plan = make_plan(
+            inputs,
+            provider,
+            request.targets,
+            request.parallelism,
+            list_addresses=request.list_addresses,
+        )
     finally:
         provider.close()
+    if request.list_addresses:
+        out("".join(f"{address}\n" for address in plan.addresses))
+        return PlanOutcome(0)
     warn_all(plan.warnings)
     # Rendering JSON for 10,000 accounts is not free: only when someone reads it.
     wanted = request.out_file is not None or request.as_json
     document = render_json(plan_document(plan)) if wanted else ""
     if request.out_file is not None:
         write_text_file(request.out_file, document)
-        saved = request.out_file
-        err(f"Saved the plan to {saved}; apply it with: hipaactl apply {saved}")
-    out(document if request.as_json else render_plan(plan))
+        saved = display_path(request.out_file)
+        config = f" -c {shlex.quote(request.config_shown)}" if request.config_shown else ""
+        err(f"Saved the plan to {saved}; apply it with: hipaactl{config} apply {saved}")
+    if request.as_json:
+        out(document)
+    else:
+        out_styled(render_plan(plan))
     code = DRIFT_EXIT_CODE if request.detailed_exitcode and plan.has_changes else 0
     return PlanOutcome(code, plan)
 

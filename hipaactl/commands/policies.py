@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from pathlib import Path
 from typing import Any
 
-from hipaactl.errors import UsageError
+from hipaactl.config.load import load_config
+from hipaactl.errors import ConfigError, PolicyPackError, UsageError
 from hipaactl.plan.planfile import pack_document
 from hipaactl.policy.model import Pack, Rule
-from hipaactl.policy.packs import builtin_pack_ids, load_packs
+from hipaactl.policy.packs import BUILTIN_PREFIX, builtin_pack_ids, load_packs
 
 POLICIES_FORMAT_VERSION = "1"
 
@@ -17,6 +19,24 @@ POLICIES_FORMAT_VERSION = "1"
 def builtin_packs() -> tuple[Pack, ...]:
     """The packs shipped with hipaactl, loaded. Raises PolicyPackError if one is broken."""
     return load_packs(builtin_pack_ids(), base_dir=Path.cwd())
+
+
+def known_packs(config_path: Path) -> tuple[tuple[Pack, ...], list[str]]:
+    """The built-in packs, then the custom pack files the config names (when there is a
+    config); and warnings. A config that does not load leaves only the built-in packs:
+    browsing rules must not need a valid config."""
+    packs = builtin_packs()
+    if not config_path.is_file():
+        return packs, []
+    try:
+        config = load_config(config_path, today=dt.date.today(), check_files=False)
+        named = load_packs(config.policies, base_dir=config.directory, config_file=config.path)
+    except ConfigError as exc:
+        return packs, [f"custom packs of {config_path} not listed: {exc.issues[0].render()}"]
+    except PolicyPackError as exc:
+        return packs, [f"custom packs of {config_path} not listed: {exc.message}"]
+    custom = tuple(p for p in named if not p.source_path.startswith(BUILTIN_PREFIX))
+    return packs + custom, []
 
 
 def rule_document(rule: Rule) -> dict[str, Any]:
@@ -40,10 +60,20 @@ def policies_document(packs: tuple[Pack, ...]) -> dict[str, Any]:
     return {
         "format_version": POLICIES_FORMAT_VERSION,
         "packs": [
-            {**pack_document(p), "title": p.title, "rules": [rule_document(r) for r in p.rules]}
+            {
+                **pack_document(p),
+                "title": p.title,
+                "source": pack_source(p),
+                "rules": [rule_document(r) for r in p.rules],
+            }
             for p in packs
         ],
     }
+
+
+def pack_source(pack: Pack) -> str:
+    """ "built-in", or the pack file's path as the config names it."""
+    return "built-in" if pack.source_path.startswith(BUILTIN_PREFIX) else pack.source_path
 
 
 def find_rule(packs: tuple[Pack, ...], rule_id: str) -> Rule:
@@ -56,4 +86,4 @@ def find_rule(packs: tuple[Pack, ...], rule_id: str) -> Rule:
         return rule
     close = difflib.get_close_matches(rule_id.upper(), list(rules), n=3)
     hint = f"did you mean {', '.join(close)}?" if close else "run `hipaactl policies list`"
-    raise UsageError(f"no rule {rule_id!r} in the built-in packs", hint=hint)
+    raise UsageError(f"no rule {rule_id!r} in the loaded packs", hint=hint)

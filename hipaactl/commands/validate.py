@@ -10,9 +10,10 @@ from typing import Any
 from hipaactl.config.load import load_config_issues
 from hipaactl.config.model import Config
 from hipaactl.errors import ConfigError, ConfigIssue, PolicyPackError
+from hipaactl.files import shown_path
 from hipaactl.policy.gate import GateOutcome, evaluate_gate
 from hipaactl.policy.model import Pack, RuleResult
-from hipaactl.policy.packs import load_packs
+from hipaactl.policy.packs import load_packs, pack_limit_issues
 from hipaactl.report.render.json import render_json
 from hipaactl.report.render.text import render_gate_failures
 
@@ -40,7 +41,7 @@ def _load_packs(config: Config) -> tuple[tuple[Pack, ...], list[ConfigIssue]]:
         return (), list(exc.issues)
     except PolicyPackError as exc:
         return (), [ConfigIssue(file=str(config.path), key="policies", message=str(exc))]
-    return packs, []
+    return packs, pack_limit_issues(config, packs)
 
 
 def validate_config(path: Path, today: dt.date) -> Validation:
@@ -112,7 +113,7 @@ def validation_text(validation: Validation) -> tuple[str, str]:
         )
         return "", "\n".join(messages)
     summary = (
-        f"{config.path.name} is valid: {len(config.accounts)} [[account]] entries, "
+        f"{shown_path(config.path)} is valid: {len(config.accounts)} [[account]] entries, "
         f"packs {', '.join(config.policies)}.\n"
     )
     return summary, "\n".join(messages)

@@ -54,6 +54,7 @@ from hipaactl.config.schema import (
     validate_document,
 )
 from hipaactl.errors import ConfigError, ConfigIssue
+from hipaactl.files import shown_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,6 +68,10 @@ CREDENTIALS_MESSAGE = (
     "rotate the credential if the file was ever shared or committed"
 )
 
+INT64_MESSAGE = (
+    "is beyond the 64-bit range TOML integers have (-2^63 to 2^63-1); use a smaller number"
+)
+_INT64 = range(-(2**63), 2**63)
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -115,11 +120,18 @@ def _load(path: Path, today: dt.date, check_files: bool) -> Config:
     key_lines = scan_key_lines(text)
     secrets = list(find_secret_keys(document))
     # Drop credential-looking keys before the schema sees them: they are reported once,
-    # by name, and their values go no further.
+    # by name, and their values go no further. Integers TOML cannot hold go the same way.
     for secret in secrets:
         _delete(document, secret)
+    huge = [p for p in _huge_integers(document, ()) if p not in secrets]
+    for path_ in reversed(huge):  # later list items first: positions stay right
+        _delete(document, path_)
     model, problems = validate_document(document)
-    problems = [SchemaProblem(s, CREDENTIALS_MESSAGE) for s in secrets] + problems
+    problems = [
+        *(SchemaProblem(s, CREDENTIALS_MESSAGE) for s in secrets),
+        *(SchemaProblem(h, INT64_MESSAGE) for h in huge),
+        *(p for p in problems if p.path not in huge),  # not "missing" once removed
+    ]
     context = _Context(document, path.resolve().parent, today, check_files)
     problems += [p for rule in _RULES for p in rule(context)]
     if problems or model is None:
@@ -180,6 +192,7 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
         return parse_toml(text)
     except tomllib.TOMLDecodeError as exc:
         reason, line, column = _syntax_error(exc, text)
+        reason = _duplicate_key_reason(reason, text, line)
         message = f"TOML syntax error: {reason}{_multiline_inline_table_hint(text, line)}"
         raise _file_issue(path, message, line, column) from None
     except DocumentError as exc:  # nesting or a number no config needs
@@ -201,6 +214,24 @@ def _syntax_error(exc: ValueError, text: str) -> tuple[str, int | None, int | No
     return reason[:1].lower() + reason[1:], line, column
 
 
+_ASSIGNED_KEY = re.compile(
+    r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
+
+
+def _duplicate_key_reason(reason: str, text: str, line: int | None) -> str:
+    """tomllib says "cannot overwrite a value" for a key set twice; name the key."""
+    lines = text.splitlines()
+    if not reason.startswith("cannot overwrite a value") or line is None:
+        return reason
+    if not 0 < line <= len(lines):
+        return reason
+    found = _ASSIGNED_KEY.match(lines[line - 1])
+    if found is None:
+        return reason
+    return f"duplicate key {found.group(1)!r}: a key may be set only once in a table"
+
+
 def _multiline_inline_table_hint(text: str, line: int | None) -> str:
     """TOML 1.0 (tomllib) wants an inline table on one line; a table wrapped over two
     lines is an easy mistake (SPEC section 2's own example makes it)."""
@@ -211,6 +242,19 @@ def _multiline_inline_table_hint(text: str, line: int | None) -> str:
     if source.count("{") <= source.count("}"):
         return ""
     return "; an inline table { ... } must fit on one line: join its lines, or use a [table]"
+
+
+def _huge_integers(node: Any, path: KeyPath) -> Iterator[KeyPath]:
+    """Key paths of integers outside 64 bits: TOML 1.0 says such an integer must be an
+    error, and Python's parser accepts any size."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _huge_integers(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _huge_integers(value, (*path, index))
+    elif isinstance(node, int) and not isinstance(node, bool) and node not in _INT64:
+        yield path
 
 
 def _delete(document: Any, path: KeyPath) -> None:
@@ -361,19 +405,71 @@ def _seed(context: _Context) -> Iterator[SchemaProblem]:
         what = "is a directory" if target.is_dir() else "does not exist"
         yield SchemaProblem(
             ("provider", "seed"),
-            f"seed file {target} {what}; fix the path (relative to the config file) or run "
-            "`hipaactl init` to write a sandbox seed",
+            f"seed file {shown_path(target)} {what}; fix the path (relative to the config "
+            "file) or run `hipaactl init DIR --example clinic` to write a sandbox seed",
         )
 
 
+def _duplicate_integrations(context: _Context) -> Iterator[SchemaProblem]:
+    seen: dict[str, int] = {}
+    for position, entry in _tables(_table(context.document, "integrations").get("allow")):
+        name = entry.get("name")
+        if not isinstance(name, str):
+            continue
+        first = seen.setdefault(name.strip().lower(), position)
+        if first != position:
+            where = format_key_path(("integrations", "allow", first))
+            yield SchemaProblem(
+                ("integrations", "allow", position, "name"),
+                f"integration {name!r} is allowed twice (also {where}); names compare "
+                "ignoring case: keep one entry",
+            )
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _endpoint_placeholders(context: _Context) -> Iterator[SchemaProblem]:
+    """An override keeps the placeholders of the path it replaces (``{aid}``, the
+    account id), no more and no fewer: a path without ``{aid}`` would read one account's
+    data for every account."""
+    from hipaactl.providers.ctm.endpoints import ENDPOINTS_BY_NAME
+
+    for name, path in _table(context.document, "provider", "endpoints").items():
+        endpoint = ENDPOINTS_BY_NAME.get(name)
+        if endpoint is None or not isinstance(path, str):
+            continue  # the schema reports unknown names and wrong types
+        where = ("provider", "endpoints", name)
+        expected = set(_PLACEHOLDER.findall(endpoint.collection))
+        if _PLACEHOLDER.sub("", path).count("{") or _PLACEHOLDER.sub("", path).count("}"):
+            yield SchemaProblem(where, f"{path!r} has an unclosed {{ or }} placeholder")
+            continue
+        found = set(_PLACEHOLDER.findall(path))
+        allowed = ", ".join(f"{{{p}}}" for p in sorted(expected)) or "none"
+        for unknown in sorted(found - expected):
+            yield SchemaProblem(
+                where, f"unknown placeholder {{{unknown}}} in {path!r}; allowed: {allowed}"
+            )
+        for missing in sorted(expected - found):
+            yield SchemaProblem(
+                where,
+                f"{path!r} lacks the placeholder {{{missing}}} of {endpoint.collection!r}",
+            )
+
+
 def _unknown_packs(context: _Context) -> Iterator[SchemaProblem]:
-    from hipaactl.policy.packs import unknown_pack_refs
+    from hipaactl.policy.packs import repeated_pack_refs, unknown_pack_refs
 
     refs = context.document.get("policies")
-    if not context.check_files or not isinstance(refs, list):
+    if not isinstance(refs, list):
         return
     # Non-strings are the schema's to report.
     names = [r if isinstance(r, str) else "" for r in refs]
+    for index, message in repeated_pack_refs(names, base_dir=context.directory):
+        if names[index]:
+            yield SchemaProblem(("policies", index), message)
+    if not context.check_files:
+        return
     for index, message in unknown_pack_refs(names, base_dir=context.directory):
         if names[index]:
             yield SchemaProblem(("policies", index), message)
@@ -387,6 +483,8 @@ _RULES: tuple[Callable[[_Context], Iterator[SchemaProblem]], ...] = (
     _future_dates,
     _seed,
     _unknown_packs,
+    _duplicate_integrations,
+    _endpoint_placeholders,
 )
 
 
@@ -411,7 +509,7 @@ def _build(model: ConfigFileModel, path: Path, data: bytes, key_lines: dict[str,
             AccountSpec(account.id, index, _account_desired((account, defaults), account.user))
             for index, account in enumerate(model.account)
         ),
-        attestations=_attestations(model.attestations),
+        attestations=_attestations(model.attestations, directory),
         integrations=_integrations(model),
         overrides=_overrides(model.policy),
         # abspath, not resolve: the log itself must not be a symbolic link, and resolving
@@ -489,7 +587,18 @@ def _selector(model: ConfigFileModel) -> AccountSelector:
     )
 
 
-def _attestations(attestations: AttestationsModel | None) -> Attestations:
+def _document_sha256(directory: Path, document: str | None) -> str | None:
+    """The SHA-256 of an attested document that exists beside the config; None when it
+    is not named or not there (reports say so: an auditor will ask for it)."""
+    if document is None:
+        return None
+    try:
+        return hashlib.sha256((directory / document).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _attestations(attestations: AttestationsModel | None, directory: Path) -> Attestations:
     if attestations is None:
         return Attestations()
     baa, logins = attestations.baa, attestations.individual_logins
@@ -497,7 +606,12 @@ def _attestations(attestations: AttestationsModel | None) -> Attestations:
         baa=None
         if baa is None
         else BaaAttestation(
-            baa.counterparty, baa.effective_on, baa.confirmed_on, baa.by, baa.document
+            baa.counterparty,
+            baa.effective_on,
+            baa.confirmed_on,
+            baa.by,
+            baa.document,
+            _document_sha256(directory, baa.document),
         ),
         individual_logins=None
         if logins is None

@@ -114,6 +114,8 @@ class BaaAttestation:
     confirmed_on: dt.date
     by: str
     document: str | None = None
+    # SHA-256 of the document file when it exists beside the config (relative to it).
+    document_sha256: str | None = None
 
 
 @dataclass(frozen=True)

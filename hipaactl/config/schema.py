@@ -42,8 +42,10 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_TITLE = "hipaactl configuration (hipaa.toml)"
 CONFIG_VERSION = 1
 
-# Simple on purpose: one @, no spaces, a dotted domain. Deliverability is not our business.
-EMAIL_PATTERN = r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+# Simple on purpose: one @, no spaces, a dotted domain of non-empty labels, in any script
+# (internationalised domains such as klinik-münchen.de are real). Deliverability is not
+# our business.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
 NON_BLANK_PATTERN = r"\S"
 ENDPOINT_PATH_PATTERN = r"^/"
 PROVIDER_KIND_PATTERN = r"^[a-z][a-z0-9_]*$"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -64,3 +65,24 @@ def classify_accounts(config: Config, accounts: tuple[AccountInfo, ...]) -> Scop
         else:
             unclassified.append(info)
     return Scope(tuple(managed), tuple(excluded), tuple(unclassified))
+
+
+SHOWN_NAMES = 10  # names listed when an include pattern matches nothing
+
+
+def unmatched_includes(config: Config, accounts: Sequence[AccountInfo]) -> list[str]:
+    """A warning for each ``[accounts] include`` entry that matches no live account (a
+    typo, or an account renamed in CTM), listing the names seen so it can be fixed."""
+    include = config.selector.include or ()
+    missing = [p for p in include if not any(_matches(p, info) for info in accounts)]
+    if not missing:
+        return []
+    names = [f"{info.id} {info.name!r}" for info in sorted(accounts, key=lambda a: a.id)]
+    seen = ", ".join(names[:SHOWN_NAMES]) + (
+        f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
+    )
+    return [
+        f"[accounts] include {pattern!r} matches no live account (globs compare names "
+        f"case-sensitively); accounts seen: {seen or 'none'}"
+        for pattern in missing
+    ]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable, Sequence
+
+from hipaactl.model.changes import Change
+
+_DIGITS = re.compile(r"(\d+)")
 
 
 def selects(target: str, address: str) -> bool:
@@ -32,3 +38,26 @@ def unmatched(targets: Sequence[str], addresses: Iterable[str]) -> list[str]:
     """The targets, in the given order, that select none of ``addresses``."""
     known = list(addresses)
     return [t for t in targets if not any(selects(t, a) for a in known)]
+
+
+def nearest(target: str, addresses: Iterable[str], count: int = 5) -> list[str]:
+    """The addresses most like ``target`` (a typo, a wrong id), best first."""
+    return difflib.get_close_matches(target, sorted(set(addresses)), n=count, cutoff=0.5)
+
+
+def address_sort_key(address: str) -> list[tuple[int, int | str]]:
+    """Numbers compare as numbers: ``account[2]`` before ``account[1001]``."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(address)]
+
+
+def blocked_by_targets(
+    selected: Sequence[Change], targets: Sequence[str]
+) -> list[tuple[Change, str]]:
+    """(change, dependency) for each selected change whose dependency ``--target`` leaves
+    out: apply will skip that change (SPEC section 6), so a plan says so up front."""
+    return [
+        (change, dependency)
+        for change in selected
+        for dependency in change.depends_on
+        if not is_selected(targets, dependency)
+    ]

@@ -16,7 +16,7 @@ from hipaactl.model.addresses import AGENCY_ADDRESS, resource_address
 from hipaactl.model.changes import ResourceType
 from hipaactl.model.state import AccountState, AgencySecurity, ResourceKind, recognized
 from hipaactl.policy.model import Pack
-from hipaactl.policy.phi import phi_fields_for
+from hipaactl.policy.phi import is_phi, phi_fields_for
 
 LOGIN_REQUIRED_FIELD = "require_login_for_recordings"
 
@@ -170,9 +170,9 @@ def _field_list_resources(
     for item in account.notifications or ():
         if item.fields is None:
             continue  # fields not readable: nothing to compute from (check reports it)
-        kept = tuple(f for f in item.fields if f not in phi)
+        kept = tuple(f for f in item.fields if not is_phi(f, phi))
         removed = sorted(set(item.fields) - set(kept))
-        keeps_login_field = login_planned and "recording_url" in kept
+        keeps_login_field = login_planned and any(f.lower() == "recording_url" for f in kept)
         depends = (AGENCY_ADDRESS,) if keeps_login_field and removed else ()
         reasons = [f"removes PHI fields: {', '.join(removed)}"] if removed else []
         if depends:

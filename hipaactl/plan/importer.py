@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -59,6 +60,8 @@ _VIEW_FIELD_KEYS: Mapping[str, Mapping[str, str]] = {
     "user": {"email": "email", "local_part": "email", "role": "role"},
 }
 
+_LIVE_PROFILE = re.compile(r"^(account\[\d+\]\.call_settings)\[.*\]$")
+
 _NOT_MANAGED_NOTE = (
     "Keys left out are not managed: plan never changes them (check still audits them).",
     "notifications.phi_fields is left out on purpose: notification and trigger fields stay",
@@ -79,6 +82,10 @@ class ImportSource:
     accounts: tuple[AccountState, ...]
     out_dir: Path
     today: dt.date
+    # Live values the config cannot express (found by loading a first draft): key path
+    # -> why, and users (by lowercased email) -> why. They are left out with a comment.
+    refused: Mapping[str, str] = field(default_factory=dict)
+    refused_users: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,16 @@ class Entry:
     path: str
 
 
-Item = Entry | str  # a str is a comment line
+@dataclass(frozen=True)
+class Omitted:
+    """A key left out (so not managed), and why: a comment line where the key would be.
+    ``path`` is the key path it would have; a rule the live value fails is named under it."""
+
+    path: str
+    text: str
+
+
+Item = Entry | Omitted | str  # a str is a comment line
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,7 @@ class Document:
     entries: Mapping[str, Entry] = field(hash=False)  # by key path, in file order
     account_ids: Mapping[str, int] = field(hash=False)  # "account[#0]" -> 1001
     notes: tuple[str, ...] = ()  # keys left out, for warnings
+    omitted: Mapping[str, Omitted] = field(default_factory=dict, hash=False)  # by key path
 
 
 # -- formatting ------------------------------------------------------------------------
@@ -258,7 +275,7 @@ def carried_tables(source: ImportSource) -> list[Table]:
     the current config declares them."""
     config = source.config
     tables: list[Table] = []
-    attestations = _attestations_section(config)
+    attestations = _attestations_section(config, source.out_dir)
     if attestations:
         tables.append(text_table({"attestations": attestations}))
     if config.integrations is not None:
@@ -284,7 +301,7 @@ def carried_tables(source: ImportSource) -> list[Table]:
     return tables
 
 
-def _attestations_section(config: Config) -> dict[str, Any]:
+def _attestations_section(config: Config, out_dir: Path) -> dict[str, Any]:
     attestations = config.attestations
     section: dict[str, Any] = {}
     if attestations.max_age_days is not None:
@@ -298,7 +315,9 @@ def _attestations_section(config: Config) -> dict[str, Any]:
             "by": baa.by,
         }
         if baa.document is not None:
-            section["baa"]["document"] = baa.document
+            # Relative to the config file, like every path in it: rewritten for the new one.
+            document = relative_path(config.directory / baa.document, out_dir)
+            section["baa"]["document"] = document
     logins = attestations.individual_logins
     if logins is not None:
         section["individual_logins"] = {"confirmed_on": logins.confirmed_on, "by": logins.by}
@@ -324,17 +343,42 @@ def _inexpressible(key: str, value: Any) -> str | None:
     return None
 
 
-def agency_table(agency: AgencySecurity | None) -> tuple[Table, list[str]]:
-    """``[agency.security]`` with each key read live; keys not read are left out with a
-    comment and a note (the second item).
+def refused_value(path: str, key: str, value: Any, reason: str) -> Omitted:
+    """The comment standing for a live value the config cannot express: what it was and
+    why the loader refused it (``reason`` is the loader's message)."""
+    shown = toml_line("v", value).partition(" = ")[2] if _tomlable(value) else repr(value)
+    return Omitted(
+        path, f"{key} left out: the live value {shown} cannot be written here ({reason})"
+    )
+
+
+def _tomlable(value: Any) -> bool:
+    try:
+        toml_line("v", value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def agency_table(
+    agency: AgencySecurity | None, refused: Mapping[str, str] | None = None
+) -> tuple[Table, list[str]]:
+    """``[agency.security]`` with each key read live; keys not read, or whose live value
+    the config cannot express (``refused``), are left out with a comment and a note.
     """
     items: list[Item] = []
     notes: list[str] = []
+    refused = refused or {}
     for key in AGENCY_KEYS:
         value = None if agency is None else getattr(agency, key)
+        path = f"{AGENCY_ADDRESS}.{key}"
         reason = _inexpressible(key, value)
-        if reason is not None:
-            items.append(f"{key} left out: {reason}")
+        if path in refused:
+            omitted = refused_value(path, key, value, refused[path])
+            items.append(omitted)
+            notes.append(f"{AGENCY_ADDRESS}.{omitted.text}")
+        elif reason is not None:
+            items.append(Omitted(path, f"{key} left out: {reason}"))
             notes.append(f"{AGENCY_ADDRESS}.{key} left out: {reason}")
         else:
             items.append(Entry(key, value, f"{AGENCY_ADDRESS}.{key}"))
@@ -343,10 +387,11 @@ def agency_table(agency: AgencySecurity | None) -> tuple[Table, list[str]]:
 
 @dataclass(frozen=True)
 class AccountValues:
-    """An account's config keys (``recordings.enabled``) and why others were left out."""
+    """An account's config keys (``recordings.enabled``) and, by key, why others were
+    left out."""
 
     values: dict[str, Any]
-    notes: list[str]
+    notes: list[tuple[str, str]]
 
 
 def settings_keys(state: AccountState) -> AccountValues:
@@ -359,7 +404,7 @@ def settings_keys(state: AccountState) -> AccountValues:
         value = None if state.settings is None else getattr(state.settings, live_field)
         reason = _inexpressible(live_field, value)
         if reason is not None:
-            found.notes.append(f"{key} left out: {live_field}: {reason}")
+            found.notes.append((key, f"{key} left out: {live_field}: {reason}"))
         else:
             found.values[key] = value
     return found
@@ -396,7 +441,7 @@ def profile_keys(state: AccountState) -> AccountValues:
             if state.call_settings is None
             else "the account has no call-settings profiles"
         )
-        found.notes.append(f"{', '.join(keys)} left out: {reason}")
+        found.notes.extend((key, f"{key} left out: {reason}") for key in keys)
         return found
     for key in keys:
         value, note = agreed_profile_value(key, profiles)
@@ -404,7 +449,7 @@ def profile_keys(state: AccountState) -> AccountValues:
             note = _inexpressible(key, value)
             note = None if note is None else f"{key} left out: {note}"
         if note is not None:
-            found.notes.append(note)
+            found.notes.append((key, note))
         elif key != TRANSCRIPTION_KEY:
             found.values[key] = value
         elif value is False:
@@ -412,7 +457,7 @@ def profile_keys(state: AccountState) -> AccountValues:
         elif state.settings is None or not isinstance(
             mode := state.settings.transcription_mode, str
         ):
-            found.notes.append(f"{key} left out: transcription_mode could not be read")
+            found.notes.append((key, f"{key} left out: transcription_mode could not be read"))
         else:
             found.values[key] = mode
     return found
@@ -432,14 +477,25 @@ _ACCOUNT_LAYOUT: tuple[tuple[str | None, tuple[str, ...]], ...] = (
 )
 
 
-def account_tables(index: int, state: AccountState) -> tuple[list[Table], list[str]]:
+def account_tables(
+    index: int, state: AccountState, source: ImportSource | None = None
+) -> tuple[list[Table], list[str]]:
     """The ``[[account]]`` table at ``index`` and its sub-tables and users, and notes on
-    keys left out.
+    keys (and users) left out.
     """
     prefix = format_key_path(("account", index))
     found = account_values(state)
+    refused = source.refused if source is not None else {}
+    for key in list(found.values):
+        path = f"{prefix}.{key}"
+        if path in refused:
+            value = found.values.pop(key)
+            found.notes.append((key, refused_value(path, key, value, refused[path]).text))
     info = state.info
-    head: list[Item] = [Entry("id", info.id, f"{prefix}.id"), *found.notes]
+    head: list[Item] = [
+        Entry("id", info.id, f"{prefix}.id"),
+        *(Omitted(f"{prefix}.{key}", text) for key, text in found.notes),
+    ]
     tables: list[Table] = []
     for sub, keys in _ACCOUNT_LAYOUT:
         name = "" if sub is None else f"{sub}."
@@ -454,8 +510,14 @@ def account_tables(index: int, state: AccountState) -> tuple[list[Table], list[s
             tables.append(Table(f"[account.{sub}]", entries))
     about = f"{info.name} (plan: {info.plan}, status: {info.status})"
     first = Table("[[account]]", tuple(head), comments=(about,))
-    notes = [f"{prefix} (account {info.id}): {n}" for n in found.notes]
-    return [first, *tables, *user_tables(index, state.users or ())], notes
+    notes = [f"{prefix} (account {info.id}): {text}" for _, text in found.notes]
+    users, user_notes = user_tables(
+        index, state.users or (), source.refused_users if source is not None else {}
+    )
+    notes.extend(f"{prefix} (account {info.id}): {n}" for n in user_notes)
+    if user_notes:
+        first = replace(first, items=(*first.items, *user_notes))
+    return [first, *tables, *users], notes
 
 
 def unique_users(users: Iterable[User]) -> list[User]:
@@ -482,12 +544,25 @@ def expressible_users(users: Iterable[User]) -> tuple[list[User], list[str]]:
     return kept, notes
 
 
-def user_tables(index: int, users: Iterable[User]) -> list[Table]:
-    """One ``[[account.user]]`` per distinct user; a user not active in CTM gets a comment."""
+def kept_users(users: Iterable[User], refused: Mapping[str, str]) -> tuple[list[User], list[str]]:
+    """The distinct users written, sorted by email, and a note for each one left out:
+    a live role the config cannot express, or a value the loader refused (``refused``,
+    by lowercased email)."""
+    expressible, notes = expressible_users(users)
+    notes.extend(
+        f"user {u.email} left out: {refused[u.key]}" for u in expressible if u.key in refused
+    )
+    return [u for u in expressible if u.key not in refused], notes
+
+
+def user_tables(
+    index: int, users: Iterable[User], refused: Mapping[str, str] | None = None
+) -> tuple[list[Table], list[str]]:
+    """One ``[[account.user]]`` per live user; a user the config cannot express (a role
+    it does not know, a blank name) is left out whole, with a note: additive mode never
+    removes a user that is not declared. A user not active in CTM gets a comment."""
+    kept, notes = kept_users(users, refused or {})
     tables = []
-    kept, notes = expressible_users(users)
-    if notes:
-        tables.append(Table(None, tuple(notes)))
     for position, user in enumerate(kept):
         prefix = format_key_path(("account", index, "user", position))
         entries = tuple(
@@ -496,10 +571,12 @@ def user_tables(index: int, users: Iterable[User]) -> list[Table]:
         )
         status = () if user.status == "active" else (f"status in CTM: {user.status}",)
         tables.append(Table("[[account.user]]", entries, comments=status))
-    return tables
+    return tables, notes
 
 
-def account_addresses(index: int, state: AccountState) -> dict[str, tuple[str, str]]:
+def account_addresses(
+    index: int, state: AccountState, refused_users: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, str]]:
     """The gate's addresses of a declared account, and the key path prefix of each."""
     prefix = format_key_path(("account", index))
     profile = resource_address(state.id, "call_settings", DECLARED_PROFILE_ID)
@@ -507,7 +584,7 @@ def account_addresses(index: int, state: AccountState) -> dict[str, tuple[str, s
         resource_address(state.id, "settings"): (prefix, "settings"),
         profile: (prefix, "call_settings"),
     }
-    for position, user in enumerate(expressible_users(state.users or ())[0]):
+    for position, user in enumerate(kept_users(state.users or (), refused_users or {})[0]):
         user_prefix = format_key_path(("account", index, "user", position))
         found[f"{account_address(state.id)}.user[{quoted(user.key)}]"] = (user_prefix, "user")
     return found
@@ -520,7 +597,7 @@ def build_document(source: ImportSource) -> Document:
     """The TOML document ``import`` writes for ``source``: provider, agency and per-account
     tables, with the address -> key path index the gate needs and notes on keys left out.
     """
-    agency, notes = agency_table(source.agency)
+    agency, notes = agency_table(source.agency, source.refused)
     tables = [
         top_table(source),
         text_table({"provider": provider_section(source.config.provider, source.out_dir)}),
@@ -533,18 +610,18 @@ def build_document(source: ImportSource) -> Document:
     addresses: dict[str, tuple[str, str]] = {AGENCY_ADDRESS: (AGENCY_ADDRESS, "agency.security")}
     account_ids: dict[str, int] = {}
     for index, state in enumerate(sorted(source.accounts, key=lambda s: s.id)):
-        account, account_notes = account_tables(index, state)
+        account, account_notes = account_tables(index, state, source)
         if index == 0:
             first = account[0]
             account[0] = replace(first, comments=(*_NOT_MANAGED_NOTE, "", *first.comments))
         tables.extend(account)
         notes.extend(account_notes)
-        addresses.update(account_addresses(index, state))
+        addresses.update(account_addresses(index, state, source.refused_users))
         account_ids[format_key_path(("account", index))] = state.id
-    entries = {
-        item.path: item for table in tables for item in table.items if isinstance(item, Entry)
-    }
-    return Document(tuple(tables), addresses, entries, account_ids, tuple(notes))
+    items = [item for table in tables for item in table.items]
+    entries = {item.path: item for item in items if isinstance(item, Entry)}
+    omitted = {item.path: item for item in items if isinstance(item, Omitted)}
+    return Document(tuple(tables), addresses, entries, account_ids, tuple(notes), omitted)
 
 
 def render_table(table: Table, violations: Mapping[str, Sequence[Violation]]) -> str:
@@ -555,6 +632,12 @@ def render_table(table: Table, violations: Mapping[str, Sequence[Violation]]) ->
     for item in table.items:
         if isinstance(item, str):
             lines.append(comment(item))
+            continue
+        if isinstance(item, Omitted):
+            lines.append(comment(item.text))
+            lines.extend(
+                comment(f"live value {v.describe()}") for v in violations.get(item.path, ())
+            )
             continue
         lines.extend(comment(v.describe()) for v in violations.get(item.path, ()))
         lines.append(toml_line(item.key, item.value))
@@ -576,8 +659,12 @@ def render_document(
 
 
 def key_of(document: Document, result: RuleResult) -> str | None:
-    """The key path in the file that declares the value ``result`` is about."""
-    found = document.addresses.get(result.address)
+    """The key path in the file that declares (or would declare, when it was left out)
+    the value ``result`` is about. A live call-settings profile is declared by its
+    account's one set of profile keys."""
+    profile = _LIVE_PROFILE.match(result.address)
+    address = f"{profile.group(1)}[{quoted(DECLARED_PROFILE_ID)}]" if profile else result.address
+    found = document.addresses.get(address)
     if found is None:
         return None
     prefix, resource_type = found
@@ -585,7 +672,7 @@ def key_of(document: Document, result: RuleResult) -> str | None:
     if key is None:
         return None
     path = f"{prefix}.{key}"
-    return path if path in document.entries else None
+    return path if path in document.entries or path in document.omitted else None
 
 
 def violations_by_key(
@@ -608,11 +695,14 @@ def violations_by_key(
 
 def describe_key(document: Document, path: str) -> str:
     """``account[#0].redaction (account 1001) = "off"``: the position in the file, the
-    account it is, and the value written."""
-    value = toml_line("v", document.entries[path].value).partition(" = ")[2]
+    account it is, and the value written (or that it was left out)."""
+    entry = document.entries.get(path)
     account = path.partition(".")[0]
     account_id = document.account_ids.get(account)
     where = path if account_id is None else f"{path} (account {account_id})"
+    if entry is None:
+        return f"{where} (left out; its live value)"
+    value = toml_line("v", entry.value).partition(" = ")[2]
     return f"{where} = {value}"
 
 
@@ -622,6 +712,6 @@ def violation_warnings(
     """One warning per violation, in file order."""
     return [
         f"{file_name}: {describe_key(document, path)} {violation.describe()}"
-        for path in document.entries
+        for path in [*document.entries, *document.omitted]
         for violation in violations.get(path, ())
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,9 @@ class Plan:
     packs: tuple[Pack, ...]
     gate_results: tuple[RuleResult, ...]
     warnings: tuple[str, ...] = ()
+    # Every address this plan could target (filled for plan --list-addresses and
+    # --target only; not part of the saved format).
+    addresses: tuple[str, ...] = ()
 
     @property
     def changes_sha256(self) -> str:
@@ -110,15 +113,23 @@ def pack_document(pack: Pack) -> dict[str, str]:
 
 
 def _gate_document(plan: Plan) -> dict[str, Any]:
-    failed = [r for r in plan.gate_results if r.status == "fail"]
+    return gate_document(plan.packs, plan.gate_results, plan.warnings)
+
+
+def gate_document(
+    packs: Sequence[Pack], results: Sequence[RuleResult], warnings: Sequence[str]
+) -> dict[str, Any]:
+    """The policy gate's verdict on the declared state: the ``policy`` object of a plan,
+    also printed alone by ``plan --json`` when the gate stops the plan."""
+    failed = [r for r in results if r.status == "fail"]
     return {
-        "packs": [pack_document(p) for p in plan.packs],
+        "packs": [pack_document(p) for p in packs],
         "mandatory_failures": sum(
             1 for r in failed if r.rule.enforcement == "mandatory" and not r.waived
         ),
         "advisory_failures": sum(1 for r in failed if r.rule.enforcement == "advisory" or r.waived),
         "results": [result_document(r) for r in failed],
-        "warnings": list(plan.warnings),
+        "warnings": list(warnings),
     }
 
 

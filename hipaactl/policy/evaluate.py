@@ -1,10 +1,10 @@
 """Interpret pack rules over resource views: the rule language, and nothing evaluated as code.
 
 For each rule and each view of the rule's resource type: a ``when`` condition that is
-false makes the result ``pass`` (not applicable); data a rule needs that is missing is
-``error`` (live state) or skips the rule (the gate, which sees only declared keys);
-otherwise the check decides ``pass`` or ``fail``. A failing check on a fact no API
-exposes (an attestation) is ``manual``.
+false makes the result ``not_applicable`` (never a pass: SPEC section 7); data a rule
+needs that is missing is ``error`` (live state) or skips the rule (the gate, which sees
+only declared keys); otherwise the check decides ``pass`` or ``fail``. A failing check
+on a fact no API exposes (an attestation) is ``manual``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from hipaactl.policy.model import (
 )
 from hipaactl.policy.phi import phi_fields_for
 from hipaactl.policy.regex import full_match
-from hipaactl.policy.views import normalize_plan
+from hipaactl.policy.views import EVIDENCE_KEY, PROBLEM_KEY, normalize_plan
 
 Mode = Literal["live", "gate"]
 
@@ -205,7 +205,8 @@ def _evaluate_view(rule: Rule, view: ResourceView, index: _Index, ctx: _Context)
     for condition in rule.when:
         outcome = _holds(condition, view, index, ctx)
         if outcome is False:
-            return RuleResult(rule, view.address, "pass", f"not applicable: {_describe(condition)}")
+            message = f"not applicable: {_describe(condition)}"
+            return RuleResult(rule, view.address, "not_applicable", message)
         if isinstance(outcome, _Unknown):
             unknown.append(outcome)
     if unknown:
@@ -251,7 +252,20 @@ def _holds(condition: Condition, view: ResourceView, index: _Index, ctx: _Contex
 def _test(condition: Condition, view: ResourceView, ctx: _Context) -> Outcome:
     if condition.field not in view.values:
         return _missing(condition.field, view, f" of {view.address}")
-    return _compare(condition.op, view.values[condition.field], ctx.values(condition.value))
+    actual = _folded(condition, view.values[condition.field])
+    return _compare(condition.op, actual, ctx.values(condition.value))
+
+
+def _folded(condition: Condition, actual: Any) -> Any:
+    """Field names compare case-insensitively (SPEC section 3: ``Caller_Name`` is
+    ``caller_name``): against the PHI list, the live names are lowercased."""
+    if not (isinstance(condition.value, Ref) and condition.value.name == "phi_fields"):
+        return actual
+    if isinstance(actual, str):
+        return actual.lower()
+    if isinstance(actual, (list, tuple)):
+        return tuple(a.lower() if isinstance(a, str) else a for a in actual)
+    return actual
 
 
 # -- operators -----------------------------------------------------------------------
@@ -312,10 +326,14 @@ def _check(rule: Rule, view: ResourceView, ctx: _Context) -> RuleResult:
         missing = _missing(check.field, view, "")
         message = f"cannot evaluate: {missing.reason}"
         return RuleResult(rule, view.address, "error", message, error_kind=missing.kind)
-    actual = view.values[check.field]
+    actual = _folded(check, view.values[check.field])
     expected = ctx.values(check.value)
+    evidence = view.values.get(EVIDENCE_KEY)
     if _compare(check.op, actual, expected):
-        return RuleResult(rule, view.address, "pass", _pass_message(check, actual))
+        message = _pass_message(check, actual)
+        if evidence:
+            message += f"; evidence: {evidence}"
+        return RuleResult(rule, view.address, "pass", message)
     message = _fail_message(check, actual, expected, ctx)
     if rule.resource in MANUAL_RESOURCES:
         return RuleResult(rule, view.address, "manual", _manual_message(view, message))
@@ -367,9 +385,14 @@ def _manual_message(view: ResourceView, message: str) -> str:
     table = "[attestations." + view.resource_type.partition(".")[2] + "]"
     if not view.values.get("present"):
         return f"{message}; no {table} in the config: only a person can attest this"
-    confirmed = view.values.get("confirmed_on")
-    age = view.values.get("max_age_days")
-    return f"{message}; {table} confirmed_on {confirmed} is not within the last {age} days"
+    problem = view.values.get(PROBLEM_KEY)
+    if not problem:
+        confirmed = view.values.get("confirmed_on")
+        age = view.values.get("max_age_days")
+        problem = f"confirmed_on {confirmed} is not within the last {age} days"
+    evidence = view.values.get(EVIDENCE_KEY)
+    suffix = f"; evidence: {evidence}" if evidence else ""
+    return f"{message}; {table} {problem}{suffix}"
 
 
 def _describe(condition: Condition) -> str:

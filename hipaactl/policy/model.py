@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -29,7 +30,7 @@ Quantifier = Literal["any", "all"]
 Severity = Literal["low", "medium", "high", "critical"]
 Enforcement = Literal["mandatory", "advisory"]
 HipaaType = Literal["required", "addressable"]
-Status = Literal["pass", "fail", "error", "manual", "attested"]
+Status = Literal["pass", "fail", "error", "manual", "attested", "not_applicable"]
 # Why a result is ``error``: ``unexposed`` when the API does not show the fact (a field
 # absent from the view, a 404 from an inferred endpoint), which a person may attest;
 # ``unread`` when the read itself failed (a 5xx, a timeout), and ``unrecognized`` when
@@ -139,3 +140,20 @@ class RuleResult:
         section 7).
         """
         return "advisory" if self.waived else self.rule.enforcement
+
+
+# 45 CFR 164.308-164.316 is the Security Rule's administrative, physical, technical,
+# organizational and documentation safeguards: only its implementation specifications
+# are "required" or "addressable" (164.306(d)); Privacy Rule sections are neither.
+_SECURITY_RULE = re.compile(r"^(?:45 CFR )?164\.(30[89]|31[0-6])\b")
+
+
+def is_security_rule(citation: str) -> bool:
+    """Whether a citation such as ``45 CFR 164.312(d)`` is in 164.308-164.316."""
+    return _SECURITY_RULE.match(citation.strip()) is not None
+
+
+def cited(rule: Rule) -> str:
+    """The rule's citations, each Security Rule one followed by ``(required)`` or
+    ``(addressable)`` and Privacy Rule ones bare: the one rendering every format uses."""
+    return ", ".join(f"{c} ({rule.hipaa_type})" if is_security_rule(c) else c for c in rule.hipaa)

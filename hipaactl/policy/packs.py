@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from hipaactl.canonical import DocumentError, parse_toml
+from hipaactl.config.model import Config
 from hipaactl.config.pack_schema import (
     ConditionModel,
     PackFile,
@@ -28,6 +29,7 @@ from hipaactl.config.pack_schema import (
     parse_pack,
 )
 from hipaactl.errors import ConfigError, ConfigIssue, PolicyPackError
+from hipaactl.files import shown_path
 from hipaactl.model.changes import ACCOUNT_RESOURCE_TYPES
 from hipaactl.policy.model import Condition, Pack, Ref, Rule
 from hipaactl.policy.regex import PatternError, compile_pattern
@@ -89,7 +91,9 @@ def load_packs(
     """
     builtins = _builtin_files()
     found: list[tuple[Traversable, str]] = []
-    issues: list[ConfigIssue] = []
+    issues = _repeated_refs(refs, base_dir, config_file)
+    if issues:
+        raise ConfigError(issues)
     for index, ref in enumerate(refs):
         if ref in builtins:
             found.append((builtins[ref], BUILTIN_PREFIX + ref))
@@ -102,8 +106,82 @@ def load_packs(
     if issues:
         raise ConfigError(issues)
     packs = tuple(_read_pack(source, source_path) for source, source_path in found)
+    _check_pack_ids(packs, frozenset(builtins))
     _check_unique_rule_ids(packs)
     return packs
+
+
+def pack_limit_issues(config: Config, packs: Sequence[Pack]) -> list[ConfigIssue]:
+    """Config values a loaded pack bounds: ``[attestations] max_age_days`` may shorten
+    the packs' ``attestation_max_age_days``, never lengthen it (SPEC section 7)."""
+    age = config.attestations.max_age_days
+    limit = min((p.attestation_max_age_days for p in packs), default=None)
+    if age is None or limit is None or age <= limit:
+        return []
+    strictest = next(p for p in packs if p.attestation_max_age_days == limit)
+    key = "attestations.max_age_days"
+    return [
+        ConfigIssue(
+            file=str(config.path),
+            key=key,
+            line=config.key_lines.get(key),
+            message=f"{age} is longer than the {limit} days pack {strictest.id} allows; "
+            "max_age_days may only shorten it",
+        )
+    ]
+
+
+def _where(index: int, config_file: Path | None) -> tuple[str, str]:
+    if config_file is None:
+        return "--pack", f"--pack[#{index}]"
+    return str(config_file), f"policies[#{index}]"
+
+
+def repeated_pack_refs(refs: Sequence[str], *, base_dir: Path) -> list[tuple[int, str]]:
+    """(position, message) of each ref naming a pack listed before it (the same id, or
+    two spellings of one file): one clear problem, not a cascade of rule-id clashes."""
+    first: dict[str, int] = {}
+    repeats = []
+    for index, ref in enumerate(refs):
+        path = base_dir / ref
+        key = str(path.resolve()) if path.is_file() else ref
+        if key in first:
+            repeats.append(
+                (index, f"pack {ref!r} is listed twice (also #{first[key]}); list it once")
+            )
+        else:
+            first[key] = index
+    return repeats
+
+
+def _repeated_refs(
+    refs: Sequence[str], base_dir: Path, config_file: Path | None
+) -> list[ConfigIssue]:
+    issues = []
+    for index, message in repeated_pack_refs(refs, base_dir=base_dir):
+        file, where = _where(index, config_file)
+        issues.append(ConfigIssue(file=file, key=where, message=message))
+    return issues
+
+
+def _check_pack_ids(packs: Sequence[Pack], builtin_ids: frozenset[str]) -> None:
+    """A custom pack may not take a built-in pack's id: reports, plans and overrides name
+    packs by id, and an auditor must be able to tell the two apart."""
+    for pack in packs:
+        if not pack.source_path.startswith(BUILTIN_PREFIX) and pack.id in builtin_ids:
+            raise PolicyPackError(
+                f"{pack.source_path}: [pack] id {pack.id!r} is the id of a built-in pack",
+                hint="give the custom pack an id of its own (for example "
+                f"'{pack.id}-local') and, if it replaces the built-in one, list only it",
+            )
+    seen: dict[str, str] = {}
+    for pack in packs:
+        if pack.id in seen:
+            raise PolicyPackError(
+                f"two loaded packs have the id {pack.id!r}: {seen[pack.id]} and {pack.source_path}",
+                hint="give each custom pack an id of its own",
+            )
+        seen[pack.id] = pack.source_path
 
 
 def unknown_pack_refs(refs: Sequence[str], *, base_dir: Path) -> list[tuple[int, str]]:
@@ -132,8 +210,10 @@ def _looks_like_path(ref: str) -> bool:
 
 def _unknown_ref_message(ref: str, path: Path, builtin_ids: list[str]) -> str:
     known = ", ".join(builtin_ids) or "none found"
-    if _looks_like_path(ref):
-        message = f"policy pack file not found: {path}"
+    if path.is_dir():
+        message = f"policy pack path {shown_path(path)} is a directory; name the pack's .toml file"
+    elif _looks_like_path(ref):
+        message = f"policy pack file not found: {shown_path(path)}"
     else:
         message = f"unknown policy pack {ref!r}"
         close = difflib.get_close_matches(ref, builtin_ids, n=1)

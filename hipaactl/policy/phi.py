@@ -19,9 +19,17 @@ def phi_fields_for(
 ) -> frozenset[str]:
     """The packs' PHI fields plus the config's ``extra_phi_fields``; login-protected
     fields (``recording_url``) count unless a login is known to be required to open them
-    (pass the desired value when declared, else the live one; None when neither is known)."""
+    (pass the desired value when declared, else the live one; None when neither is known).
+
+    Names are lowercased: field names compare case-insensitively (SPEC section 3), so
+    test membership with ``is_phi``."""
     fields = {f for pack in packs for f in pack.phi_fields}
     fields.update(extra)
     if require_login_for_recordings is not True:
         fields.update(f for pack in packs for f in pack.login_protected_fields)
-    return frozenset(fields)
+    return frozenset(f.lower() for f in fields)
+
+
+def is_phi(field: str, phi: frozenset[str]) -> bool:
+    """Whether a live field name (``Caller_Name``) is in a ``phi_fields_for`` set."""
+    return field.lower() in phi

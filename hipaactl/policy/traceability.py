@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hipaactl.policy.model import Pack, Rule
+from hipaactl.policy.model import Pack, Rule, cited
 
 ENFORCEMENT_MARKS = {"mandatory": "M", "advisory": "A"}
 REGENERATE = "HIPAACTL_REGENERATE_DOCS=1 pytest tests/policy/test_traceability.py"
@@ -84,7 +84,7 @@ def _pack_section(pack: Pack, bullets: Sequence[str]) -> list[str]:
     )
     lines.extend(
         f"| {r.id} | {_cell(r.title)} | {r.enforcement} | {r.severity} | "
-        f"{', '.join(h.removeprefix('45 CFR ') for h in r.hipaa)} ({r.hipaa_type}) |"
+        f"{cited(r).replace('45 CFR ', '')} |"
         for r in pack.rules
     )
     return lines

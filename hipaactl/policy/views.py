@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from hipaactl.config.model import AccountDesired, Config, UserDesired
+from hipaactl.config.model import AccountDesired, BaaAttestation, Config, UserDesired
 from hipaactl.config.pack_schema import DEFAULT_ATTESTATION_MAX_AGE_DAYS
 from hipaactl.live.scope import Scope
 from hipaactl.model.addresses import AGENCY_ADDRESS, account_address, quoted
@@ -39,6 +39,10 @@ DEFAULTS_PREFIX = "defaults"
 DECLARED_PROFILE_ID = "*"  # the one synthetic profile a config's call-settings keys describe
 
 _ATTESTATION_FIELDS = frozenset({"present", "current", "confirmed_on", "max_age_days"})
+# Not fields a rule may check: what reports show beside an attestation's result.
+EVIDENCE_KEY = "_evidence"  # who confirmed what, when, and the document's digest
+PROBLEM_KEY = "_problem"  # why a present attestation is not current
+BAA_COUNTERPARTY = "CallTrackingMetrics"
 RESOURCE_FIELDS: Mapping[str, frozenset[str]] = {
     "agency.security": frozenset(
         {
@@ -338,23 +342,62 @@ def _security_view(security: AgencySecurity) -> ResourceView:
     )
 
 
+def is_ctm(counterparty: str) -> bool:
+    """CallTrackingMetrics, case, spaces and punctuation aside ("Call-Tracking Metrics"
+    is; "Acme Telecom" and "CallTrackingMetrics Inc" are not)."""
+    letters = "".join(ch for ch in counterparty.lower() if ch.isalnum())
+    return letters == BAA_COUNTERPARTY.lower()
+
+
+def baa_evidence(baa: BaaAttestation) -> str:
+    """What an auditor reads beside the BAA's result (SPEC section 7)."""
+    text = (
+        f"counterparty {baa.counterparty!r}, effective_on {baa.effective_on.isoformat()}, "
+        f"confirmed_on {baa.confirmed_on.isoformat()} by {baa.by}"
+    )
+    if baa.document is None:
+        return text + ", no document named"
+    if baa.document_sha256 is None:
+        return text + f", document {baa.document} (file not found beside the config)"
+    return text + f", document {baa.document} (sha256 {baa.document_sha256})"
+
+
+def baa_problem(baa: BaaAttestation) -> str | None:
+    """Why an attested BAA proves nothing about CTM, or None when it does."""
+    if not is_ctm(baa.counterparty):
+        return f"counterparty is {baa.counterparty!r}, not {BAA_COUNTERPARTY}"
+    if baa.effective_on > baa.confirmed_on:
+        return (
+            f"effective_on {baa.effective_on.isoformat()} is after confirmed_on "
+            f"{baa.confirmed_on.isoformat()}: it was not in force when confirmed"
+        )
+    return None
+
+
 def _attestation_views(config: Config, today: dt.date, max_age: int) -> list[ResourceView]:
-    dates = {
-        "baa": config.attestations.baa.confirmed_on if config.attestations.baa else None,
-        "individual_logins": (
-            config.attestations.individual_logins.confirmed_on
-            if config.attestations.individual_logins
-            else None
+    baa, logins = config.attestations.baa, config.attestations.individual_logins
+    found: dict[str, tuple[dt.date | None, str | None, str | None]] = {
+        "baa": (None, None, None)
+        if baa is None
+        else (baa.confirmed_on, baa_evidence(baa), baa_problem(baa)),
+        "individual_logins": (None, None, None)
+        if logins is None
+        else (
+            logins.confirmed_on,
+            f"confirmed_on {logins.confirmed_on.isoformat()} by {logins.by}",
+            None,
         ),
     }
     views = []
-    for name, confirmed_on in sorted(dates.items()):
-        current = confirmed_on is not None and 0 <= (today - confirmed_on).days <= max_age
+    for name, (confirmed_on, evidence, problem) in sorted(found.items()):
+        recent = confirmed_on is not None and 0 <= (today - confirmed_on).days <= max_age
         values = {
             "present": confirmed_on is not None,
-            "current": current,
+            "current": recent and problem is None,
             "confirmed_on": confirmed_on.isoformat() if confirmed_on else None,
             "max_age_days": max_age,
+            EVIDENCE_KEY: evidence,
+            PROBLEM_KEY: problem,
         }
         address = f"attestation.{name}"
         views.append(_view(address, address, None, values))

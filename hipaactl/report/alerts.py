@@ -187,7 +187,11 @@ def check_summary(
     """The alert for a compliance report, or None when no rule failed, waits for an
     attestation or could not be evaluated. Waived results are reported, not alerted.
     Result messages stay out: they may quote a user's mailbox name."""
-    flagged = [r for r in report.results if r.status not in ("pass", "attested") and not r.waived]
+    flagged = [
+        r
+        for r in report.results
+        if r.status not in ("pass", "attested", "not_applicable") and not r.waived
+    ]
     if not flagged:
         return None
     errors = [r for r in flagged if r.status == "error"]

@@ -31,8 +31,16 @@ DISCLAIMER = (
     "compliance determination or risk analysis (164.308(a)(1))."
 )
 
-Bucket = Literal["pass", "attested", "fail", "error", "manual", "waived"]
-BUCKETS: tuple[Bucket, ...] = ("pass", "attested", "fail", "error", "manual", "waived")
+Bucket = Literal["pass", "attested", "fail", "error", "manual", "not_applicable", "waived"]
+BUCKETS: tuple[Bucket, ...] = (
+    "pass",
+    "attested",
+    "fail",
+    "error",
+    "manual",
+    "not_applicable",
+    "waived",
+)
 EXIT_OK, EXIT_ERROR, EXIT_FAILED = 0, 1, 3
 
 # The config key (under [[account]] or [defaults]) that declares each field a rule checks.
@@ -80,6 +88,9 @@ class Report:
     locations: Mapping[tuple[str, str], Location] = field(hash=False)
     overrides: tuple[Override, ...] = ()
     warnings: tuple[str, ...] = ()
+    # The config file relative to the repository root (git top level) when it is in a
+    # checkout, for SARIF's %SRCROOT%; None: the same as ``config_uri``.
+    source_uri: str | None = None
 
     def summary(self) -> dict[str, int]:
         """Result counts per bucket (pass, fail, error, manual, waived); a waived result counts
@@ -225,8 +236,8 @@ class RuleGroup:
 
 
 def section_of(result: RuleResult) -> SectionName | None:
-    """The section a result is listed in; None for a pass."""
-    if result.status == "pass":
+    """The section a result is listed in; None for a pass or a not applicable one."""
+    if result.status in ("pass", "not_applicable"):
         return None
     if result.status == "error":
         return "error"
@@ -260,6 +271,17 @@ def report_sections(report: Report) -> tuple[tuple[SectionName, tuple[RuleGroup,
 def passing_groups(report: Report) -> tuple[RuleGroup, ...]:
     """The passing results grouped by rule."""
     return group_by_rule([r for r in report.results if r.status == "pass"])
+
+
+def attestation_results(report: Report) -> tuple[RuleResult, ...]:
+    """The results over attested facts (BAA, individual logins), whatever their status:
+    every format shows their evidence, a pass included (SPEC section 7)."""
+    return tuple(r for r in report.results if r.rule.resource.startswith("attestation."))
+
+
+def not_applicable_groups(report: Report) -> tuple[RuleGroup, ...]:
+    """Rules whose ``when`` did not hold: listed apart, never as passed."""
+    return group_by_rule([r for r in report.results if r.status == "not_applicable"])
 
 
 # -- where a result points in the config file ------------------------------------------

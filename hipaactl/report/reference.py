@@ -21,7 +21,7 @@ from hipaactl.config.schema import (
     PROVIDER_KIND_PATTERN,
     URL_PATTERN,
 )
-from hipaactl.policy.model import Condition, Pack, Ref, Rule
+from hipaactl.policy.model import Condition, Pack, Ref, Rule, cited
 from hipaactl.policy.views import FIELD_DOCS
 
 REGENERATE = "HIPAACTL_REGENERATE_DOCS=1 pytest tests/docs/test_generated_docs.py"
@@ -374,8 +374,7 @@ def _rule_section(rule: Rule) -> list[str]:
     rows = [
         ("enforcement", rule.enforcement),
         ("severity", rule.severity),
-        ("HIPAA (45 CFR)", ", ".join(h.removeprefix("45 CFR ") for h in rule.hipaa)),
-        ("hipaa_type", rule.hipaa_type),
+        ("HIPAA (45 CFR)", cited(rule).replace("45 CFR ", "")),
         ("resource", f"`{rule.resource}`"),
         ("applies when", when),
         ("check", render_condition(rule.check)),
@@ -413,7 +412,9 @@ Each rule checks one setting of one kind of resource, quotes the checklist bulle
 comes from, cites 45 CFR, and says how to fix a failure. **mandatory** rules fail
 `validate` and `plan` (on the declared desired state) and `check` (on live state) with
 exit code 3; **advisory** ones are warnings. A rule is evaluated once per resource of its
-type; when its conditions do not hold, the result is a pass (not applicable). See
+type; when its conditions do not hold, the result is `not_applicable` (its own status,
+never a pass). "required" and "addressable" follow only Security Rule citations
+(164.308-164.316). See
 [traceability.md](traceability.md) for every checklist bullet and its rules, and
 `hipaactl policies show RULE_ID` for one rule.
 """

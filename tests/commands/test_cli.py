@@ -148,7 +148,7 @@ def test_target_selects_one_account_and_says_partial(clinic: Path, cli: CliRunne
     assert "Partial plan" in result.out
     assert "account[1001]" not in result.out and "account[1002].settings" in result.out
     missing = cli("plan", "--target", "account[1]")
-    assert missing.code == 1 and "matches no resource" in missing.err
+    assert missing.code == 1 and "matches no address in the plan" in missing.err
 
 
 def test_idle_timeout_30_fails_the_gate(clinic: Path, cli: CliRunner) -> None:

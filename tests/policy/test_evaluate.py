@@ -106,7 +106,7 @@ def test_any_holds_when_one_profile_matches() -> None:
 
 def test_any_over_no_resources_is_false() -> None:
     (result,) = run(enc_pack(), settings_view(encrypted_recordings=False))
-    assert result.status == "pass"
+    assert result.status == "not_applicable"
     assert result.message.startswith("not applicable: any call_settings with records == true")
 
 
@@ -118,13 +118,13 @@ def test_all_over_no_resources_is_true() -> None:
 def test_all_fails_when_one_profile_does_not_match() -> None:
     views = (profile_view("A", records=True), profile_view("B", records=False))
     (result,) = run(enc_pack(ALL_RECORD), settings_view(encrypted_recordings=False), *views)
-    assert result.status == "pass"
+    assert result.status == "not_applicable"
 
 
 def test_quantifier_stays_inside_the_account() -> None:
     other_account = profile_view("A", account_id=2, records=True)
     (result,) = run(enc_pack(), settings_view(encrypted_recordings=False), other_account)
-    assert result.status == "pass"  # account 1 has no recording profile
+    assert result.status == "not_applicable"  # account 1 has no recording profile
 
 
 def test_quantifier_over_agency_security() -> None:
@@ -144,7 +144,7 @@ def test_plain_when_false_is_not_applicable() -> None:
     allowed = rule(Condition("name", "in", ("salesforce",)), resource="integration", when=[enabled])
     (result,) = run(pack(allowed), view("integration", "i", 1, name="hubspot", enabled=False))
     assert (result.status, result.message) == (
-        "pass",
+        "not_applicable",
         "not applicable: enabled == true does not hold",
     )
 
@@ -179,7 +179,7 @@ def test_false_when_beats_missing_data() -> None:
         Condition("callerid_enabled", "==", False), resource="call_settings", when=[not_recording]
     )
     (result,) = run(pack(profile_rule), profile_view("A", records=False))
-    assert result.status == "pass"
+    assert result.status == "not_applicable"
 
 
 def test_unread_collection_is_an_error_never_a_pass() -> None:
@@ -187,7 +187,7 @@ def test_unread_collection_is_an_error_never_a_pass() -> None:
     results = run(enc_pack(), settings_view(2, encrypted_recordings=True), unread=unread)
     assert [(r.address, r.status) for r in results] == [
         ("account[1].settings", "error"),
-        ("account[2].settings", "pass"),
+        ("account[2].settings", "not_applicable"),
     ]
     assert run(enc_pack(), unread=unread, mode="gate") == ()
 

@@ -98,7 +98,9 @@ def test_transcription_off_is_not_applicable() -> None:
     world = config(defaults=AccountDesired(transcription="off"))
     outcome = evaluate_gate(world, CURRENT, today=TODAY)
     trn = [r for r in outcome.results if r.rule.id == "CTM-TRN-01"]
-    assert [(r.status, r.message.startswith("not applicable")) for r in trn] == [("pass", True)]
+    assert [(r.status, r.message.startswith("not applicable")) for r in trn] == [
+        ("not_applicable", True)
+    ]
 
 
 def test_advisory_failures_are_warnings() -> None:

@@ -148,9 +148,12 @@ def test_duplicate_rule_ids_across_packs(tmp_path: Path) -> None:
     )
 
 
-def test_same_pack_twice_collides(tmp_path: Path) -> None:
-    with pytest.raises(PolicyPackError, match="unique across loaded packs"):
+def test_same_pack_twice_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
         load_packs(["ctm-hipaa-2018", "ctm-hipaa-2018"], base_dir=tmp_path)
+    assert [i.key for i in caught.value.issues] == ["--pack[#1]"]
+    assert "listed twice" in str(caught.value)
+    assert "unique" not in str(caught.value)
 
 
 # -- malformed packs -----------------------------------------------------------------

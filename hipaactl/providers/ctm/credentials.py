@@ -110,8 +110,11 @@ def _read_key(environ: Mapping[str, str], name: str) -> str:
         return _read_key_file(Path(file_name), file_var)
     value = direct.strip()
     if not value:
+        # An empty variable is a different mistake from a missing one (a CI secret that
+        # expanded to nothing): say which.
+        state = "is empty" if name in environ else "is not set"
         raise AuthenticationError(
-            f"no CTM credentials: {name} is not set",
+            f"no CTM credentials: {name} {state}",
             hint=(
                 f"export {ACCESS_KEY_VAR} and {SECRET_KEY_VAR} (or {ACCESS_KEY_VAR}_FILE and "
                 f"{SECRET_KEY_VAR}_FILE naming files that hold them); CTM shows the keys "

@@ -156,7 +156,7 @@ def read_document(path: Path) -> Document:
         raise SandboxServerError(
             f"cannot read the sandbox state {path}: {err.strerror or err}",
             hint="pass --state with an existing JSON file (for example a copy of a "
-            "sandbox/agency.json written by `hipaactl init`), or --accounts N",
+            "sandbox/agency.json written by `hipaactl init DIR --example clinic`), or --accounts N",
         ) from None
     try:
         document = parse_json(raw)

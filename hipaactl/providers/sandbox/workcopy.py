@@ -25,6 +25,7 @@ from typing import Any
 
 from hipaactl.canonical import DocumentError, parse_json
 from hipaactl.errors import HipaactlError, ProviderError
+from hipaactl.files import shown_path
 from hipaactl.providers.sandbox.backend import (
     Document,
     SandboxDocumentError,
@@ -88,7 +89,8 @@ class WorkingCopy:
         except OSError as err:
             # A provider failure: the change is reported failed, and the next run re-reads.
             raise ProviderError(
-                f"cannot save the sandbox working copy {self.path}: {err.strerror or err}",
+                f"cannot save the sandbox working copy {shown_path(self.path)}: "
+                f"{err.strerror or err}",
                 hint="check that the folder is writable and the disk is not full",
             ) from None
 
@@ -109,8 +111,9 @@ def open_working_copy(work_dir: Path, seed: Path | None) -> WorkingCopy:
     copy = _load(path)
     if copy.seed_sha256 != digest:
         raise SandboxStateError(
-            f"the sandbox working copy {path} was seeded from {copy.seed} "
-            f"(sha256 {copy.seed_sha256[:12]}…), not from {seed_path} "
+            f"the sandbox working copy {shown_path(path)} was seeded from "
+            f"{shown_path(Path(copy.seed))} "
+            f"(sha256 {copy.seed_sha256[:12]}…), not from {shown_path(seed_path)} "
             f"(sha256 {digest[:12]}…)",
             hint=RESET_HINT,
         )
@@ -135,7 +138,7 @@ def _read_seed_bytes(seed: Path) -> bytes:
         return seed.read_bytes()
     except OSError as err:
         raise SandboxStateError(
-            f"cannot read the sandbox seed {seed}: {err.strerror or err}",
+            f"cannot read the sandbox seed {shown_path(seed)}: {err.strerror or err}",
             hint="fix [provider] seed in the config (it is relative to the config file)",
         ) from None
 
@@ -155,7 +158,7 @@ def _load(path: Path) -> WorkingCopy:
         wrapper = parse_json(path.read_bytes())
     except (OSError, DocumentError) as err:
         raise SandboxStateError(
-            f"the sandbox working copy {path} is unreadable: {err}", hint=RESET_HINT
+            f"the sandbox working copy {shown_path(path)} is unreadable: {err}", hint=RESET_HINT
         ) from None
     if not (
         isinstance(wrapper, dict)
@@ -164,10 +167,33 @@ def _load(path: Path) -> WorkingCopy:
         and isinstance(wrapper.get("seed"), str)
     ):
         raise SandboxStateError(
-            f"the sandbox working copy {path} is not in format {FORMAT}", hint=RESET_HINT
+            f"the sandbox working copy {shown_path(path)} is not in format {FORMAT}",
+            hint=RESET_HINT,
         )
     try:
         check_document(wrapper.get("state"))
     except SandboxDocumentError as err:
-        raise SandboxStateError(f"{path}: {err}", hint=RESET_HINT) from None
+        raise SandboxStateError(f"{shown_path(path)}: {err}", hint=RESET_HINT) from None
     return WorkingCopy(path, wrapper["seed"], wrapper["seed_sha256"], wrapper["state"])
+
+
+def carry_working_copy(from_dir: Path, to_dir: Path) -> tuple[Path | None, str | None]:
+    """Give ``to_dir`` the live state of ``from_dir``'s working copy, so that a config
+    written there (``import -o other/x.toml``) reads what was imported. Returns (the copy
+    made or None, a warning or None): a different working copy already in ``to_dir`` is
+    never overwritten, and the warning says what to do."""
+    source, target = working_copy_path(from_dir), working_copy_path(to_dir)
+    if from_dir.resolve() == to_dir.resolve() or not source.is_file():
+        return None, None
+    data = source.read_bytes()
+    if target.is_file():
+        if target.read_bytes() == data:
+            return None, None
+        return None, (
+            f"{shown_path(target)} is another sandbox working copy: a plan of the imported "
+            f"file reads it, not {shown_path(source)}, which the file was imported from; "
+            "delete it (or run `hipaactl sandbox reset` there) and import again, or write "
+            "the file beside the config"
+        )
+    write_json_atomic(target, parse_json(data))
+    return target, None

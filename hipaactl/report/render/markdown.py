@@ -8,11 +8,14 @@ or mention anyone.
 
 from __future__ import annotations
 
+from hipaactl.policy.model import cited
 from hipaactl.report.check import (
     DISCLAIMER,
     SECTION_TITLES,
     Report,
     RuleGroup,
+    attestation_results,
+    not_applicable_groups,
     passing_groups,
     report_sections,
 )
@@ -71,7 +74,7 @@ def _group(group: RuleGroup, note: str | None) -> list[str]:
     return [
         f"#### {text(rule.id)}: {text(rule.title)}",
         "",
-        f"{rule.enforcement} · {rule.severity} · {text(', '.join(rule.hipaa))} ({rule.hipaa_type})",
+        f"{rule.enforcement} · {rule.severity} · {text(cited(rule))}",
         "",
         "| resource | finding |",
         "|---|---|",
@@ -90,6 +93,34 @@ def _passing(report: Report) -> list[str]:
     return [
         "<details>",
         f"<summary>Passed: {count} check(s) of {len(groups)} rule(s)</summary>",
+        "",
+        "| rule | resources | title |",
+        "|---|---:|---|",
+        *(f"| {text(g.rule.id)} | {len(g.results)} | {text(g.rule.title)} |" for g in groups),
+        "",
+        "</details>",
+    ]
+
+
+def _attestations(report: Report) -> list[str]:
+    return [
+        "**Attestations** (facts a person confirmed; their evidence):",
+        "",
+        "| rule | status | attestation | evidence |",
+        "|---|---|---|---|",
+        *(
+            f"| {text(r.rule.id)} | {r.status} | {code(r.address)} | {text(r.message)} |"
+            for r in attestation_results(report)
+        ),
+    ]
+
+
+def _not_applicable(report: Report) -> list[str]:
+    groups = not_applicable_groups(report)
+    count = sum(len(g.results) for g in groups)
+    return [
+        "<details>",
+        f"<summary>Not applicable: {count} check(s) of {len(groups)} rule(s)</summary>",
         "",
         "| rule | resources | title |",
         "|---|---:|---|",
@@ -118,5 +149,13 @@ def render_markdown(report: Report) -> str:
             note = report.waiver(group.rule.id) if name == "waived" else None
             lines.extend(["", *_group(group, note)])
         blocks.append(lines)
-    blocks.extend([_passing(report), _users(report), ["---", f"_{text(DISCLAIMER)}_"]])
+    blocks.extend(
+        [
+            _attestations(report),
+            _passing(report),
+            _not_applicable(report),
+            _users(report),
+            ["---", f"_{text(DISCLAIMER)}_"],
+        ]
+    )
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"

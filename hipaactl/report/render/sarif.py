@@ -18,8 +18,8 @@ from urllib.parse import quote
 from hipaactl import __version__
 from hipaactl.canonical import sha256_hex
 from hipaactl.plan.planfile import pack_document
-from hipaactl.policy.model import Rule, RuleResult
-from hipaactl.report.check import DISCLAIMER, Report
+from hipaactl.policy.model import Rule, RuleResult, cited
+from hipaactl.report.check import DISCLAIMER, Report, attestation_results
 from hipaactl.report.escape import markdown_code, markdown_text
 from hipaactl.report.render.json import render_json
 
@@ -45,7 +45,7 @@ def _help_text(rule: Rule, pack_label: str) -> str:
     return "\n".join(
         [
             rule.title,
-            f"HIPAA: {', '.join(rule.hipaa)} ({rule.hipaa_type})",
+            f"HIPAA: {cited(rule)}",
             f"Checklist: {rule.source}",
             f"Remediation: {rule.remediation}",
             f"Enforcement: {rule.enforcement}, severity {rule.severity}; pack {pack_label}.",
@@ -58,7 +58,7 @@ def _help_markdown(rule: Rule, pack_label: str) -> str:
         [
             # Pack text is outside input: escaped as Markdown, as in the Markdown report.
             f"**{markdown_text(rule.title)}**",
-            f"**HIPAA:** {markdown_text(', '.join(rule.hipaa))} ({rule.hipaa_type})",
+            f"**HIPAA:** {markdown_text(cited(rule))}",
             f"**Checklist:** _{markdown_text(rule.source)}_",
             f"**Remediation:** {markdown_text(rule.remediation)}",
             f"**Enforcement:** {rule.enforcement}, severity {rule.severity}; "
@@ -131,7 +131,7 @@ def sarif_result(report: Report, result: RuleResult, rule_index: int) -> dict[st
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": artifact_location(report.config_uri),
+                    "artifactLocation": artifact_location(report.source_uri or report.config_uri),
                     "region": {"startLine": location.line},
                 },
                 "logicalLocations": [{"fullyQualifiedName": result.address, "kind": "resource"}],
@@ -167,7 +167,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
     results = [
         sarif_result(report, r, index[r.rule.id])
         for r in report.results
-        if r.status not in ("pass", "attested")
+        if r.status not in ("pass", "attested", "not_applicable")
     ]
     run = {
         "tool": {"driver": {"name": TOOL_NAME, "version": __version__, "rules": descriptors}},
@@ -182,6 +182,15 @@ def sarif_document(report: Report) -> dict[str, Any]:
             "packs": [pack_document(p) for p in report.packs],
             "config_sha256": report.config_sha256,
             "summary": report.summary(),
+            "attestations": [
+                {
+                    "rule_id": r.rule.id,
+                    "address": r.address,
+                    "status": r.status,
+                    "evidence": r.message,
+                }
+                for r in attestation_results(report)
+            ],
             "conclusion": report.conclusion,
             "disclaimer": DISCLAIMER,
         },

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hipaactl.apply.executor import ApplyReport, ChangeResult
 from hipaactl.model.changes import Change, ManualAction
+from hipaactl.model.targets import blocked_by_targets
 from hipaactl.plan.planfile import Plan
-from hipaactl.policy.model import Pack, Rule, RuleResult
+from hipaactl.policy.model import Pack, Rule, RuleResult, cited
 from hipaactl.report.check import (
     DISCLAIMER,
     SECTION_TITLES,
     Report,
     RuleGroup,
+    attestation_results,
+    not_applicable_groups,
     passing_groups,
     report_sections,
 )
@@ -41,14 +44,20 @@ def _field_lines(change: Change) -> list[str]:
     return lines
 
 
-def render_change(change: Change) -> list[str]:
+def render_change(change: Change, targets: Sequence[str] = ()) -> list[str]:
     """The lines of one change in the plan: action and address, fields, reasons,
-    dependencies and ``!! unsafe`` reasons.
+    dependencies (marked when ``targets`` leaves one out) and ``!! unsafe`` reasons.
     """
     lines = [f"  {_SYMBOLS[change.action]} {change.action} {change.address}"]
     lines.extend(_field_lines(change))
     lines.extend(f"      # {reason}" for reason in change.reasons)
-    lines.extend(f"      (after {dep})" for dep in change.depends_on)
+    outside = {dep for _, dep in blocked_by_targets((change,), targets)} if targets else set()
+    lines.extend(
+        f"      (after {dep}: outside --target, apply will skip this change)"
+        if dep in outside
+        else f"      (after {dep})"
+        for dep in change.depends_on
+    )
     lines.extend(f"  !! unsafe: {reason}" for reason in change.unsafe)
     return lines
 
@@ -82,7 +91,7 @@ def render_plan(plan: Plan) -> str:
         lines.append("hipaactl will perform the following actions:")
         lines.append("")
         for change in plan.changes:
-            lines.extend(render_change(change))
+            lines.extend(render_change(change, plan.targets))
             lines.append("")
     else:
         lines.append(NO_CHANGES)
@@ -172,15 +181,18 @@ def render_audit_records(records: Iterable[Mapping[str, Any]]) -> str:
 
 
 def render_pack_list(packs: Iterable[Pack]) -> str:
-    """Each pack with its version, title and one line per rule (``policies list``)."""
+    """Each pack (built-in, or the file a config names) and its rules, each with its
+    45 CFR citations."""
     lines = []
     for pack in packs:
-        lines.append(f"{pack.id} {pack.version}: {pack.title} ({len(pack.rules)} rules)")
+        origin = "built-in" if pack.source_path.startswith("builtin:") else pack.source_path
+        lines.append(f"{pack.id} {pack.version}: {pack.title} ({len(pack.rules)} rules; {origin})")
         for rule in pack.rules:
             lines.append(
                 f"  {rule.id:<16} {rule.enforcement:<9} {rule.severity:<8} "
                 f"{rule.resource:<30} {rule.title}"
             )
+            lines.append(f"  {'':<16} {cited(rule)}")
         lines.append("")
     return "\n".join(lines)
 
@@ -193,7 +205,7 @@ def render_rule(rule: Rule) -> str:
         f"{rule.id}: {rule.title}",
         f"  pack:        {rule.pack_id}",
         f"  enforcement: {rule.enforcement} (severity {rule.severity})",
-        f"  hipaa:       {', '.join(rule.hipaa)} ({rule.hipaa_type})",
+        f"  hipaa:       {cited(rule)}",
         f"  resource:    {rule.resource}",
         f"  checklist:   {rule.source}",
         f"  remediation: {rule.remediation}",
@@ -235,7 +247,7 @@ def render_rule_group(group: RuleGroup, note: str | None = None) -> list[str]:
     rule = group.rule
     lines = [f"  {rule.id} ({rule.enforcement}, {rule.severity}) {rule.title}"]
     lines.extend(f"      {r.address}: {r.message}" for r in group.results)
-    lines.append(f"      hipaa: {', '.join(rule.hipaa)} ({rule.hipaa_type})")
+    lines.append(f"      hipaa: {cited(rule)}")
     lines.append(f"      remediation: {rule.remediation}")
     if note is not None:
         lines.append(f"      {note}")
@@ -245,6 +257,26 @@ def render_rule_group(group: RuleGroup, note: str | None = None) -> list[str]:
 def _passing_lines(report: Report) -> list[str]:
     groups = passing_groups(report)
     lines = [f"Passed ({sum(len(g.results) for g in groups)}):"]
+    lines.extend(
+        f"  {g.rule.id:<16} {len(g.results):>4} resource(s)  {g.rule.title}" for g in groups
+    )
+    return lines
+
+
+def _attestation_lines(report: Report) -> list[str]:
+    lines = ["Attestations (facts a person confirmed; their evidence):"]
+    lines.extend(
+        f"  {r.rule.id:<16} {r.status:<7} {r.address}: {r.message}"
+        for r in attestation_results(report)
+    )
+    return lines
+
+
+def _not_applicable_lines(report: Report) -> list[str]:
+    groups = not_applicable_groups(report)
+    lines = [
+        f"Not applicable ({sum(len(g.results) for g in groups)}; their conditions do not hold):"
+    ]
     lines.extend(
         f"  {g.rule.id:<16} {len(g.results):>4} resource(s)  {g.rule.title}" for g in groups
     )
@@ -274,6 +306,8 @@ def render_report(report: Report) -> str:
             lines.extend(render_rule_group(group, note))
         blocks.append(lines)
     blocks.append(_passing_lines(report))
+    blocks.append(_not_applicable_lines(report))
+    blocks.append(_attestation_lines(report))
     blocks.append(_users_lines(report))
     blocks.append([_summary_line(report), f"Result: {report.conclusion}.", DISCLAIMER])
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"

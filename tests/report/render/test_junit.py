@@ -15,11 +15,13 @@ def test_counts_match_the_json_summary() -> None:
     report = mixed_report()
     root = ET.fromstring(render_junit(report))
     summary = report_document(report)["summary"]
+    mandatory = len(report.mandatory_failures)  # fail or manual, mandatory, not waived
     expected = {
         "tests": sum(summary.values()),
-        "failures": summary["fail"],
+        "failures": mandatory,
         "errors": summary["error"],
-        "skipped": summary["manual"] + summary["waived"],
+        # advisory failures and waived results; pass and not_applicable are passed cases
+        "skipped": summary["fail"] + summary["manual"] + summary["waived"] - mandatory,
     }
     for element in (root, root.find("testsuite")):
         assert element is not None
@@ -37,10 +39,13 @@ def test_each_status_has_its_element() -> None:
     assert "remediation: Agency Settings > Security" in (failure.text or "")
     error = cases[("CTM-NUM-01", 'account[1001].number["TPN1"]')].find("error")
     assert error is not None
-    manual = cases[("CTM-BAA-01", "attestation.baa")].find("skipped")
-    assert manual is not None and (manual.get("message") or "").startswith("manual: ")
+    # A mandatory manual result makes check exit 3, so CI must be red: a failure.
+    manual = cases[("CTM-BAA-01", "attestation.baa")].find("failure")
+    assert manual is not None and manual.get("type") == "manual"
     waived = cases[("CTM-RED-01", "account[1001].settings")].find("skipped")
-    assert waived is not None and "waived" in (waived.get("message") or "")
+    assert waived is not None and (waived.get("message") or "").startswith(
+        "waived by [policy.overrides]: "
+    )
     assert len(cases[("CTM-SEC-02", "agency.security")]) == 0  # a pass has no child
 
 

@@ -13,8 +13,8 @@ from .builders import CURRENT, clean_report, mixed_report
 def test_heading_and_summary_table() -> None:
     lines = render_markdown(mixed_report()).splitlines()
     assert lines[0].startswith("## ❌ hipaactl check: 1 check could not be evaluated")
-    table = lines.index("| pass | fail | error | manual | waived |")
-    assert lines[table + 2] == "| 15 | 4 | 1 | 1 | 1 |"
+    table = lines.index("| pass | fail | error | manual | not_applicable | waived |")
+    assert lines[table + 2] == "| 15 | 4 | 1 | 1 | 0 | 1 |"
 
 
 def test_packs_and_config_digest_are_named() -> None:

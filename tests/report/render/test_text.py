@@ -52,7 +52,7 @@ def test_scope_and_users_are_listed() -> None:
 
 def test_summary_result_and_disclaimer_end_the_report() -> None:
     lines = render_report(mixed_report()).splitlines()
-    assert lines[-3] == "Summary: 15 pass, 4 fail, 1 error, 1 manual, 1 waived."
+    assert lines[-3] == "Summary: 15 pass, 4 fail, 1 error, 1 manual, 0 not_applicable, 1 waived."
     assert lines[-2] == (
         "Result: 1 check could not be evaluated (error); "
         "3 mandatory checks failed or need an attestation."
