@@ -90,6 +90,11 @@ users = { mode = "additive" }            # never removes users that are not decl
 # [attestations.individual_logins]       # every person has their own CTM login
 # confirmed_on = 2026-01-15
 # by = "compliance@clinic.example"
+#
+# [attestations.facts."CTM-NUM-01"]      # a fact the API could not show (doctor)
+# confirmed_on = 2026-01-15
+# by = "compliance@clinic.example"
+# note = "every tracking number is HIPAA-eligible (checked in CTM's UI)"
 
 # Third-party services the accounts may connect to, and whether each signed a BAA.
 # [integrations]

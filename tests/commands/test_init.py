@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -93,3 +94,20 @@ def test_unknown_example_and_existing_files_are_refused(fresh: Path, cli: CliRun
     again = cli("init", ".")
     assert again.code == 1 and "already exist" in again.err
     assert cli("init", ".", "--force").code == 0
+
+
+EXAMPLE_LINE = re.compile(r"^# (\[\[?[\w.\"-]+\]\]?(\s+#.*)?|[a-z_]+ = .*)$")
+
+
+def test_every_commented_example_is_valid_once_uncommented(fresh: Path, cli: CliRunner) -> None:
+    """The commented sections are templates to uncomment: together they must load."""
+    assert cli("init", "all").code == 0
+    path = fresh / "all" / "hipaa.toml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    uncommented = [
+        match.group(1) if (match := EXAMPLE_LINE.match(line)) else line for line in lines
+    ]
+    assert uncommented != lines
+    path.write_text("\n".join(uncommented) + "\n", encoding="utf-8")
+    result = cli("-c", str(path), "validate")
+    assert "error:" not in result.err, result.err

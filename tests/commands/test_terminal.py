@@ -24,6 +24,7 @@ COMMANDS = (
     ("apply",),
     ("show",),
     ("check",),
+    ("doctor",),
     ("import",),
     ("init",),
     ("validate",),
