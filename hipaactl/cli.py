@@ -324,8 +324,8 @@ def check(
         str,
         typer.Option(
             "--format",
-            metavar="text|json|markdown|sarif|junit",
-            help="Report format (default text).",
+            metavar="text|json|markdown|sarif|junit|html",
+            help="Report format (default text); html is one self-contained page.",
         ),
     ] = "text",
     out_file: Annotated[
@@ -339,6 +339,15 @@ def check(
             metavar="ID|FILE",
             help="A pack id or file (relative to the working directory) to check against "
             "instead of the configured packs (repeatable).",
+        ),
+    ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            metavar="DIR",
+            help="Earlier JSON reports (searched recursively) for a trend chart; "
+            "--format html only. A file that is not one is named and skipped.",
         ),
     ] = None,
     notify: NotifyOption = None,
@@ -359,6 +368,7 @@ def check(
         out_file=out_file,
         packs=tuple(pack or ()),
         notify=notify,
+        history=history,
     )
     raise typer.Exit(run_check(request))
 

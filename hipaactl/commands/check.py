@@ -37,14 +37,16 @@ from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs, pack_limit_issues
 from hipaactl.report.alerts import check_summary, error_summary, notify_target
 from hipaactl.report.check import Report, report_document
+from hipaactl.report.history import History, load_history, with_current
+from hipaactl.report.render.html import render_html
 from hipaactl.report.render.json import render_json
 from hipaactl.report.render.junit import render_junit
 from hipaactl.report.render.markdown import render_markdown
 from hipaactl.report.render.sarif import render_sarif
 from hipaactl.report.render.text import render_report
 
-ReportFormat = Literal["text", "json", "markdown", "sarif", "junit"]
-REPORT_FORMATS: tuple[ReportFormat, ...] = ("text", "json", "markdown", "sarif", "junit")
+ReportFormat = Literal["text", "json", "markdown", "sarif", "junit", "html"]
+REPORT_FORMATS: tuple[ReportFormat, ...] = ("text", "json", "markdown", "sarif", "junit", "html")
 SOURCE = "hipaactl check"
 
 RENDERERS: Mapping[ReportFormat, Callable[[Report], str]] = {
@@ -53,6 +55,7 @@ RENDERERS: Mapping[ReportFormat, Callable[[Report], str]] = {
     "markdown": render_markdown,
     "sarif": render_sarif,
     "junit": render_junit,
+    "html": render_html,
 }
 
 
@@ -72,6 +75,7 @@ class CheckRequest:
     packs: tuple[str, ...] = ()  # --pack: replaces the configured packs
     parallelism: int | None = None
     notify: str | None = None  # --notify URL; else $HIPAACTL_NOTIFY_URL
+    history: Path | None = None  # --history DIR: earlier JSON reports (html only)
 
 
 def config_uri(path: Path, working_dir: Path) -> str:
@@ -147,6 +151,16 @@ def _error_summary(report: Report) -> str:
     )
 
 
+def check_history_option(request: CheckRequest) -> History | None:
+    """The earlier reports of ``--history``, read before any API call so that a bad
+    folder fails fast. Raises ``UsageError`` for a format that has no trend."""
+    if request.history is None:
+        return None
+    if request.report_format != "html":
+        raise UsageError("--history draws a trend chart: it needs --format html")
+    return load_history(request.history)
+
+
 def run_check(request: CheckRequest, *, clock: Clock = utc_now) -> int:
     """``hipaactl check``: write the report (stdout or ``--out``) and send the alert, also on
     failure. Returns 0; 3 when a mandatory rule failed or is manual; 1 when some rule could
@@ -155,8 +169,9 @@ def run_check(request: CheckRequest, *, clock: Clock = utc_now) -> int:
     """
     target = notify_target(request.notify, os.environ)
     try:
+        history = check_history_option(request)
         report = make_report(request, clock=clock)
-        code = _write_report(request, report)
+        code = _write_report(request, report, history)
     except HipaactlError as exc:
         message = str(exc)
         send_alert(target, lambda p, env: error_summary(SOURCE, message, p, env))
@@ -165,9 +180,16 @@ def run_check(request: CheckRequest, *, clock: Clock = utc_now) -> int:
     return code
 
 
-def _write_report(request: CheckRequest, report: Report) -> int:
+def render(request: CheckRequest, report: Report, history: History | None) -> str:
+    if history is not None:
+        warn_all(history.warnings)
+        return render_html(report, with_current(history, report))
+    return RENDERERS[request.report_format](report)
+
+
+def _write_report(request: CheckRequest, report: Report, history: History | None) -> int:
     warn_all(report.warnings)
-    text = RENDERERS[request.report_format](report)
+    text = render(request, report, history)
     if request.out_file is not None:
         write_text_file(request.out_file, text)
         err(f"Wrote the {request.report_format} report to {display_path(request.out_file)}.")
