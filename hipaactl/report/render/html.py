@@ -262,7 +262,18 @@ class Finding:
 class Section:
     name: str
     title: str
+    style: StatusStyle  # the status every result of the section has
     findings: tuple[Finding, ...]
+
+
+# The status of the results of each section of ``report_sections``.
+_SECTION_STATUS: Mapping[str, str] = {
+    "error": "error",
+    "mandatory": "fail",
+    "manual": "manual",
+    "advisory": "fail",
+    "waived": "waived",
+}
 
 
 def sections(report: Report) -> tuple[Section, ...]:
@@ -271,6 +282,7 @@ def sections(report: Report) -> tuple[Section, ...]:
         Section(
             name,
             SECTION_TITLES[name],
+            style_of(_SECTION_STATUS.get(name, name)),
             tuple(_finding(report, group, names, waived=name == "waived") for group in groups),
         )
         for name, groups in report_sections(report)
@@ -447,7 +459,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals.update(
-        styles=STATUS_STYLES,
+        css_class=css_class,
         cite=citation,
         status_class=lambda result: css_class(bucket(result)),
         status_short=lambda result: style_of(bucket(result)).short,

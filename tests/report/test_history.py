@@ -1,0 +1,85 @@
+"""Earlier JSON reports for the trend: good ones are read, bad ones named and skipped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hipaactl.errors import UsageError
+from hipaactl.report.check import report_document
+from hipaactl.report.history import History, HistoryPoint, load_history, with_current
+from tests.report.render.builders import NOON, mixed_report
+
+
+def document(at: dt.datetime, **counts: int) -> dict[str, Any]:
+    report = report_document(mixed_report(at=at))
+    report["summary"].update(counts)
+    return report
+
+
+def write(path: Path, content: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = content if isinstance(content, str) else json.dumps(content)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_reports_in_the_folder_and_below_are_read_oldest_first(tmp_path: Path) -> None:
+    write(tmp_path / "b" / "check.json", document(NOON - dt.timedelta(days=1), fail=5))
+    write(tmp_path / "a.json", document(NOON - dt.timedelta(days=2), fail=9))
+    write(tmp_path / "notes.txt", "not a report, not *.json: not looked at")
+    history = load_history(tmp_path)
+    assert history.warnings == ()
+    assert [p.counts["fail"] for p in history.points] == [9, 5]
+    assert [Path(p.source).name for p in history.points] == ["a.json", "check.json"]
+
+
+def test_unreadable_and_foreign_files_are_named_and_skipped(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.json", document(NOON))
+    broken = write(tmp_path / "broken.json", '{"format_version": "1",')
+    plan = write(tmp_path / "plan.json", {"format_version": "1", "changes": []})
+    sarif = write(tmp_path / "sarif.json", {"version": "2.1.0", "runs": []})
+    future = write(tmp_path / "future.json", {**document(NOON), "format_version": "2"})
+    listed = write(tmp_path / "list.json", [1, 2])
+    naive = write(tmp_path / "naive.json", document(NOON))
+    naive.write_text(naive.read_text().replace("+00:00", ""), encoding="utf-8")
+    bad_count = write(tmp_path / "count.json", document(NOON, fail=-1))
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"x": "\xe9"}')
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+
+    history = load_history(tmp_path)
+
+    assert [p.source for p in history.points] == [str(good)]
+    named = {
+        path: next(w for w in history.warnings if f" {path} " in w or f" {path}:" in w)
+        for path in (broken, plan, sarif, future, listed, naive, bad_count, latin, folder)
+    }
+    assert len(history.warnings) == len(named)
+    assert "is not JSON" in named[broken]
+    assert "not a hipaactl check JSON report (no run.evaluated_at)" in named[plan]
+    assert "format_version is not '1'" in named[sarif] and "format_version" in named[future]
+    assert "not a JSON object" in named[listed]
+    assert "no time zone" in named[naive]
+    assert "summary is not a mapping of status counts" in named[bad_count]
+    assert named[latin].startswith(f"--history: cannot read {latin}")
+    assert named[folder] == f"--history: cannot read {folder}: Is a directory; skipped"
+    assert all(w.endswith("; skipped") for w in history.warnings)
+
+
+def test_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"--history .*missing: not a directory"):
+        load_history(tmp_path / "missing")
+
+
+def test_this_run_comes_last_and_its_own_json_counts_once() -> None:
+    report = mixed_report(at=NOON.replace(microsecond=123))
+    own = HistoryPoint(NOON, report.summary(), "nightly/check.json")
+    older = HistoryPoint(NOON - dt.timedelta(days=1), {"pass": 1}, "old.json")
+    points = with_current(History((older, own)), report)
+    assert [p.source for p in points] == ["old.json", "this run"]
