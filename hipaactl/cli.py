@@ -166,7 +166,7 @@ NotifyOption = Annotated[
     typer.Option(
         "--notify",
         metavar="URL",
-        help="Post a summary (no personal data) to URL, or slack:URL; never printed.",
+        help="Post a summary (no personal data) to URL, slack:URL or teams:URL; never printed.",
         show_default=False,
     ),
 ]

@@ -1,18 +1,21 @@
 """Drift alerts: a compact summary posted to a webhook, with no personal data.
 
-A plain URL receives the JSON summary; ``slack:URL`` receives a Slack message built
-from it. User addresses are pseudonymised as ``account[1001].user[h:<12 hex>]``, an
-HMAC-SHA-256 of the lowercased email keyed by ``$HIPAACTL_HASH_KEY`` (plain SHA-256,
-with a warning, when the key is unset), and any other email in a message is replaced the
-same way. The URL is a secret of sorts (Slack webhooks are): it is never printed.
+A plain URL receives the JSON summary; ``slack:URL`` receives a Slack message and
+``teams:URL`` an Adaptive Card for a Microsoft Teams workflow webhook, both built from
+the same summary and the same lines (``alert_lines``). User addresses are pseudonymised
+as ``account[1001].user[h:<12 hex>]``, an HMAC-SHA-256 of the lowercased email keyed by
+``$HIPAACTL_HASH_KEY`` (plain SHA-256, with a warning, when the key is unset), and any
+other email in a message is replaced the same way. The URL is a secret of sorts (Slack
+and Teams webhooks are): it is never printed.
 
 Alerts are built so that no outside text can carry a name, a mention or markup into
 them (SPEC section 9): an object id that is not a plain ASCII token is replaced by its
 hash like an email, free text (error messages) keeps only plain printable ASCII with
-quoted values hashed, and every value placed in a Slack message goes through
-``escape.slack_text``. A last guard, ``refuse_unsafe``, runs on the exact payload about
-to be posted, for every format: one holding ``@`` or a control character is refused.
-Posts do not follow redirects and have a total deadline (``ALERT_DEADLINE_SECONDS``).
+quoted values hashed, every value placed in a Slack message goes through
+``escape.slack_text``, and every value in a Teams card is a plain-text ``TextRun``. A
+last guard, ``refuse_unsafe``, runs on the exact payload about to be posted, for every
+format: one holding ``@`` or a control character is refused. Posts do not follow
+redirects and have a total deadline (``ALERT_DEADLINE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ NOTIFY_URL_VARIABLE = "HIPAACTL_NOTIFY_URL"
 HASH_KEY_VARIABLE = "HIPAACTL_HASH_KEY"
 RUN_URL_VARIABLE = "HIPAACTL_RUN_URL"
 SLACK_PREFIX = "slack:"
+TEAMS_PREFIX = "teams:"
+# Adaptive Card 1.4: what Teams renders on desktop, web and mobile alike.
+ADAPTIVE_CARD_VERSION = "1.4"
+ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+ALERT_ITEMS_SHOWN = 20
 TIMEOUT_SECONDS = (5.0, 10.0)  # (connect, read) socket timeouts
 ALERT_DEADLINE_SECONDS = 10.0  # SPEC section 8/9: connect, send and reply together
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -131,10 +139,18 @@ def notify_target(option: str | None, environ: Mapping[str, str]) -> str | None:
     return option or environ.get(NOTIFY_URL_VARIABLE) or None
 
 
+def webhook_url(target: str) -> str:
+    """The URL a target posts to: without its ``slack:`` or ``teams:`` prefix."""
+    for prefix in (SLACK_PREFIX, TEAMS_PREFIX):
+        if target.startswith(prefix):
+            return target[len(prefix) :]
+    return target
+
+
 def url_warning(target: str) -> str | None:
     """A warning for an alert URL that sends the summary unencrypted, else None. The
     URL itself is never quoted (webhook URLs hold secrets)."""
-    url = target[len(SLACK_PREFIX) :] if target.startswith(SLACK_PREFIX) else target
+    url = webhook_url(target)
     if url.lower().startswith("http://"):
         return (
             "the alert URL uses plain http://: the summary travels unencrypted and can be "
@@ -222,6 +238,37 @@ def error_summary(
     return {**_envelope(source, environ), "status": "error", "errors": [pseudonyms.text(message)]}
 
 
+@dataclass(frozen=True)
+class AlertLine:
+    """One line of a chat alert: ``label`` (an action or status, "error", or "more"),
+    the pseudonymised ``address`` when there is one, and ``detail`` (rule ids, an
+    error message, or how many lines were left out)."""
+
+    label: str
+    address: str | None
+    detail: str
+
+
+def alert_lines(summary: Mapping[str, Any]) -> list[AlertLine]:
+    """The lines every chat format shows for a summary: at most ``ALERT_ITEMS_SHOWN``
+    changes, manual actions and failed rules each, then every error."""
+    lines = []
+    for key in ("changes", "manual_actions", "failed"):
+        items: Sequence[Mapping[str, Any]] = summary.get(key) or ()
+        for item in items[:ALERT_ITEMS_SHOWN]:
+            rules = ", ".join(item.get("rule_ids", ()) or [item.get("rule_id", "")])
+            label = item.get("action") or item.get("status") or key.rstrip("s")
+            lines.append(AlertLine(str(label), str(item["address"]), rules))
+        if len(items) > ALERT_ITEMS_SHOWN:
+            lines.append(AlertLine("more", None, f"… and {len(items) - ALERT_ITEMS_SHOWN} more"))
+    lines.extend(AlertLine("error", None, str(e)) for e in summary.get("errors", ()))
+    return lines
+
+
+def _headline(summary: Mapping[str, Any]) -> str:
+    return f"{summary['source']}: {summary['status'].replace('_', ' ')}"
+
+
 def slack_message(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The summary as a Slack incoming-webhook message ``{"text": ...}``: status, counts,
     at most 20 items per list, errors and the run link; every value escaped with
@@ -232,15 +279,13 @@ def slack_message(summary: Mapping[str, Any]) -> dict[str, Any]:
     counts = summary.get("counts")
     if counts:
         lines.append(", ".join(f"{value} {esc(str(name))}" for name, value in counts.items()))
-    for key in ("changes", "manual_actions", "failed"):
-        items: Sequence[Mapping[str, Any]] = summary.get(key) or ()
-        for item in items[:20]:
-            rules = ", ".join(item.get("rule_ids", ()) or [item.get("rule_id", "")])
-            label = item.get("action") or item.get("status") or key.rstrip("s")
-            lines.append(f"• {esc(str(label))} `{esc(str(item['address']))}` {esc(rules)}")
-        if len(items) > 20:
-            lines.append(f"… and {len(items) - 20} more")
-    lines.extend(f"• error: {esc(str(e))}" for e in summary.get("errors", ()))
+    for line in alert_lines(summary):
+        if line.label == "more":
+            lines.append(esc(line.detail))
+        elif line.address is None:
+            lines.append(f"• {esc(line.label)}: {esc(line.detail)}")
+        else:
+            lines.append(f"• {esc(line.label)} `{esc(line.address)}` {esc(line.detail)}")
     if summary.get("run_url"):
         lines.append(f"<{esc(str(summary['run_url']))}|run log>")
     return {"text": "\n".join(line.strip() for line in lines)}
@@ -275,6 +320,49 @@ def _strings(value: Any) -> Iterator[str]:
             stack.extend(item)
         elif item is not None:
             yield json.dumps(item)
+
+
+def teams_message(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """An Adaptive Card in the envelope a Teams workflow webhook ("When a Teams webhook
+    request is received") accepts: a ``message`` with one card attachment (Microsoft
+    Teams docs, "Create and send messages"; workflows take Adaptive Cards only).
+
+    Every value from the summary goes into a ``TextRun`` of a ``RichTextBlock``, which
+    Teams shows as plain text (no Markdown), so no address or error can format or link
+    anything; counts go into a ``FactSet``; the run log is an ``Action.OpenUrl``.
+    """
+    body: list[dict[str, Any]] = [_text_run(_headline(summary), weight="Bolder", size="Medium")]
+    counts = summary.get("counts")
+    if counts:
+        facts = [{"title": str(name), "value": str(value)} for name, value in counts.items()]
+        body.append({"type": "FactSet", "facts": facts})
+    for line in alert_lines(summary):
+        parts = [line.label, line.address, line.detail] if line.label != "more" else [line.detail]
+        body.append(_text_run(" ".join(p for p in parts if p)))
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": ADAPTIVE_CARD_VERSION,
+        "msteams": {"width": "Full"},
+        "body": body,
+    }
+    if summary.get("run_url"):
+        card["actions"] = [
+            {"type": "Action.OpenUrl", "title": "Run log", "url": summary["run_url"]}
+        ]
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": ADAPTIVE_CARD_CONTENT_TYPE, "contentUrl": None, "content": card}
+        ],
+    }
+
+
+def _text_run(text: str, **style: str) -> dict[str, Any]:
+    return {
+        "type": "RichTextBlock",
+        "inlines": [{"type": "TextRun", "text": text, **style}],
+    }
 
 
 def _post_json(url: str, body: Mapping[str, Any]) -> None:
@@ -317,14 +405,16 @@ def _post_json(url: str, body: Mapping[str, Any]) -> None:
 
 
 def deliver(target: str, summary: Mapping[str, Any], *, post: Poster = _post_json) -> None:
-    """POST ``summary`` to ``target``: ``slack:URL`` as a Slack message, else the JSON itself
-    (SPEC section 8), every string in it scrubbed of the credentials first (SPEC section
-    9), after ``refuse_unsafe``. The default poster follows no redirects, has a total
-    deadline of 10 seconds, and raises ``NotifyError`` on a transport failure or a non-2xx
-    reply; ``NotifyError`` too when the payload is refused."""
+    """POST ``summary`` to ``target``: ``slack:URL`` as a Slack message, ``teams:URL`` as
+    a Teams card, else the JSON itself (SPEC section 8), every string in it scrubbed of the
+    credentials first (SPEC section 9), after ``refuse_unsafe``. The default poster follows
+    no redirects, has a total deadline of 10 seconds, and raises ``NotifyError`` on a
+    transport failure or a non-2xx reply; ``NotifyError`` too when the payload is refused."""
     summary = scrub_data(dict(summary))
     if target.startswith(SLACK_PREFIX):
         url, payload = target[len(SLACK_PREFIX) :], slack_message(summary)
+    elif target.startswith(TEAMS_PREFIX):
+        url, payload = target[len(TEAMS_PREFIX) :], teams_message(summary)
     else:
         url, payload = target, dict(summary)
     if not url.lower().startswith(("https://", "http://")):

@@ -10,12 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands.test_check import clinic, run
+from hipaactl.cli import main
 from tests.report.render.test_html import flat, parse
 
-__all__ = ["clinic"]  # the fixture, used by name below
-
 CLINIC_ACCOUNTS = (1001, 1002, 1003)
+
+
+def run(*args: str) -> int:
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
 
 
 def backdate(path: Path, days: int) -> None:
