@@ -245,7 +245,7 @@ class Session:
         return self._run_in_process(command, args, environ)
 
     def _local(self, word: str) -> str:
-        url = re.fullmatch(r"(slack:)?(https?://([^/:]+)\S*)", word)
+        url = re.fullmatch(r"((?:slack|teams):)?(https?://([^/:]+)\S*)", word)
         if url is None or url.group(3) in ("127.0.0.1", "localhost"):
             return word
         return (url.group(1) or "") + self.rewrite_url

@@ -152,8 +152,8 @@ def _error_summary(report: Report) -> str:
 
 
 def check_history_option(request: CheckRequest) -> History | None:
-    """The earlier reports of ``--history``, read before any API call so that a bad
-    folder fails fast. Raises ``UsageError`` for a format that has no trend."""
+    """The earlier reports of ``--history`` (bad files and a missing folder are
+    warnings). Raises ``UsageError``, before any API call, for a format with no trend."""
     if request.history is None:
         return None
     if request.report_format != "html":

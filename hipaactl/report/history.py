@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hipaactl.errors import UsageError
 from hipaactl.report.check import REPORT_FORMAT_VERSION, Report
 
 
@@ -43,10 +42,13 @@ class ForeignReportError(ValueError):
 def load_history(directory: Path) -> History:
     """Every ``*.json`` file under ``directory`` (recursively), sorted by evaluation time.
 
-    Raises ``UsageError`` when ``directory`` is not a directory; a bad file is a warning.
+    Never raises: a bad file is a warning, and so is a missing folder (the first nightly
+    run has no earlier reports; the page still shows this run).
     """
     if not directory.is_dir():
-        raise UsageError(f"--history {directory}: not a directory of earlier JSON reports")
+        return History(
+            (), (f"--history {directory}: no such folder; the trend shows this run only",)
+        )
     points, warnings = [], []
     for path in sorted(directory.rglob("*.json")):
         try:

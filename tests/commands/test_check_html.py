@@ -75,13 +75,14 @@ def test_history_needs_the_html_format(clinic: Path, capsys: pytest.CaptureFixtu
     assert captured.out == ""
 
 
-def test_a_missing_history_folder_is_a_clear_error(
+def test_a_missing_history_folder_is_a_warning_and_the_page_is_written(
     clinic: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run("check", "--format", "html", "--history", "nowhere") == 1
-    captured = capsys.readouterr()
-    assert "--history nowhere: not a directory of earlier JSON reports" in captured.err
-    assert "Traceback" not in captured.err and captured.out == ""
+    assert run("check", "--format", "html", "-o", "report.html", "--history", "nowhere") == 3
+    err = capsys.readouterr().err
+    assert "warning: --history nowhere: no such folder; the trend shows this run only" in err
+    trend = parse((clinic / "report.html").read_text(encoding="utf-8")).by_id("trend")
+    assert "a trend needs earlier JSON reports" in flat(trend.text())
 
 
 @pytest.mark.parametrize("target", ["a-folder", "a-file/report.html"])

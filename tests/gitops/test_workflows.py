@@ -1,6 +1,8 @@
 """The GitOps recipes of examples/gitops work as copied (SPEC section 8).
 
-actionlint runs when it is installed (its PyPI package only ships a source build that
+Every workflow validates against the published GitHub Actions workflow schema (GitLab's
+file against GitLab CI's), offline: check-jsonschema ships copies of both. actionlint
+runs when it is installed (its PyPI package only ships a source build that
 downloads the binary, which CI cannot do); without it, every workflow is parsed as YAML
 and checked for the contract, and every ``hipaactl`` command line in the recipes is
 parsed by the real CLI and run, in order, against a copy of the clinic example.
@@ -13,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -177,10 +180,82 @@ def test_nightly_workflow_alerts_and_fails_on_any_non_zero_exit() -> None:
     (job,) = workflow["jobs"].values()
     assert job["env"]["HIPAACTL_NOTIFY_URL"] == "${{ secrets.HIPAACTL_NOTIFY_URL }}"
     commands = hipaactl_commands(job_script(path))
-    assert [c.args[0] for c in commands] == ["plan", "check"]
-    assert "--detailed-exitcode" in commands[0].args
-    assert all(c.args[c.args.index("--notify") + 1] == "$HIPAACTL_NOTIFY_URL" for c in commands)
+    assert [c.args[0] for c in commands] == ["plan", "check", "check"]
+    plan, check, html = commands
+    assert "--detailed-exitcode" in plan.args
+    assert all(
+        c.args[c.args.index("--notify") + 1] == "$HIPAACTL_NOTIFY_URL" for c in (plan, check)
+    )
     assert 'test "$PLAN_CODE" = 0 && test "$CHECK_CODE" = 0' in job_script(path)
+    # The HTML page re-reads live state and must not alert a second time.
+    assert " ".join(html.words) == "hipaactl check --format html -o check.html --history history"
+    assert html.environ == {"HIPAACTL_NOTIFY_URL": ""}
+
+
+def test_nightly_workflow_keeps_the_json_report_and_publishes_the_html_one() -> None:
+    path = WORKFLOWS / "hipaactl-nightly.yml"
+    workflow = load(path)
+    assert workflow["permissions"] == {"contents": "read", "actions": "read"}
+    uploads = {
+        step["with"]["name"]: step
+        for step in steps(path)
+        if step.get("uses", "").startswith("actions/upload-artifact@")
+    }
+    assert uploads["hipaactl-check-json"]["with"]["path"] == "check.json"
+    assert uploads["hipaactl-check-html"]["with"]["path"] == "check.html"
+    assert all(step["if"].startswith("always()") for step in uploads.values())
+    (check,) = [c for c in hipaactl_commands(job_script(path)) if "json" in c.args]
+    assert check.args[:4] == ("check", "--format", "json", "-o") and check.args[4] == "check.json"
+    script = job_script(path)
+    assert '--name hipaactl-check-json --dir "history/$id"' in script
+    # The trend's history is what earlier runs uploaded: the same artifact name.
+    assert "gh run list" in script
+
+
+def test_every_workflow_validates_against_the_published_schema_offline(
+    tmp_path: Path,
+) -> None:
+    """check-jsonschema's vendored copy of SchemaStore's GitHub workflow schema (and
+    GitLab CI's), with every proxy pointed at a closed port: a download would fail."""
+    files = [*(WORKFLOWS / name for name in WORKFLOW_NAMES)]
+    assert validate_offline("vendor.github-workflows", files, tmp_path).returncode == 0
+    assert validate_offline("vendor.gitlab-ci", [GITLAB], tmp_path).returncode == 0
+
+
+def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path) -> None:
+    broken = load(WORKFLOWS / "hipaactl-nightly.yml")
+    broken["jobs"]["drift"]["runs-on"] = {"labels": 3}
+    broken["jobs"]["drift"]["timeout-minute"] = 10
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    result = validate_offline("vendor.github-workflows", [path], tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "broken.yml" in result.stdout
+
+
+def validate_offline(
+    schema: str, files: list[Path], cache: Path
+) -> subprocess.CompletedProcess[str]:
+    dead = "http://127.0.0.1:9"
+    environ = {
+        **os.environ,
+        "HTTP_PROXY": dead,
+        "HTTPS_PROXY": dead,
+        "http_proxy": dead,
+        "https_proxy": dead,
+        "XDG_CACHE_HOME": str(cache),  # no cached download can stand in for the network
+    }
+    environ.pop("NO_PROXY", None)
+    environ.pop("no_proxy", None)
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema]
+    return subprocess.run(
+        [*command, *map(str, files)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+    )
 
 
 def test_gitlab_recipe_serialises_applies_with_a_resource_group() -> None:
@@ -296,7 +371,11 @@ def test_merge_refuses_changes_that_moved_since_the_review(session: Session) -> 
 
 
 def test_nightly_lines_alert_on_the_clinic_drift(session: Session, receiver: Receiver) -> None:
+    (session.cwd / "history").mkdir()  # the workflow's `mkdir -p history`
     outcomes = _run(session, hipaactl_commands(job_script(WORKFLOWS / "hipaactl-nightly.yml")))
-    assert [o.code for o in outcomes] == [2, 3]
+    assert [o.code for o in outcomes] == [2, 3, 3]
     assert [body["source"] for body in receiver.bodies] == ["hipaactl plan", "hipaactl check"]
     assert "@" not in json.dumps(receiver.bodies)
+    report = json.loads((session.cwd / "check.json").read_text(encoding="utf-8"))
+    assert report["format_version"] == "1"
+    assert 'id="trend"' in (session.cwd / "check.html").read_text(encoding="utf-8")

@@ -7,9 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from hipaactl.errors import UsageError
 from hipaactl.report.check import report_document
 from hipaactl.report.history import History, HistoryPoint, load_history, with_current
 from tests.report.render.builders import NOON, mixed_report
@@ -72,9 +69,12 @@ def test_unreadable_and_foreign_files_are_named_and_skipped(tmp_path: Path) -> N
     assert all(w.endswith("; skipped") for w in history.warnings)
 
 
-def test_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"--history .*missing: not a directory"):
-        load_history(tmp_path / "missing")
+def test_a_missing_folder_is_a_warning_and_no_history(tmp_path: Path) -> None:
+    history = load_history(tmp_path / "missing")
+    assert history.points == ()
+    assert history.warnings == (
+        f"--history {tmp_path / 'missing'}: no such folder; the trend shows this run only",
+    )
 
 
 def test_this_run_comes_last_and_its_own_json_counts_once() -> None:
