@@ -429,19 +429,18 @@ def _ends(
 
 
 def _spread_labels(series: list[Series], top: float, bottom: float) -> None:
-    """Move the line-end labels apart so equal counts do not print over each other."""
+    """Move the line-end labels apart so equal counts do not print over each other:
+    down from the top where they collide, then up from the bottom where that ran out
+    of room."""
     gap = 13.0
     order = sorted(range(len(series)), key=lambda i: series[i].label_y)
-    last = top - gap
-    for i in order:
-        y = max(series[i].label_y, last + gap)
-        series[i] = Series(series[i].style, series[i].points, series[i].marks, y)
-        last = y
-    overflow = last - bottom
-    if overflow > 0:
-        for i in order:
-            s = series[i]
-            series[i] = Series(s.style, s.points, s.marks, round(s.label_y - overflow, 1))
+    wanted = [series[i].label_y for i in order]
+    for k in range(len(wanted)):
+        wanted[k] = max(wanted[k], top if k == 0 else wanted[k - 1] + gap)
+    for k in reversed(range(len(wanted))):
+        wanted[k] = min(wanted[k], bottom if k == len(wanted) - 1 else wanted[k + 1] - gap)
+    for i, y in zip(order, wanted, strict=True):
+        series[i] = dataclasses.replace(series[i], label_y=round(y, 1))
 
 
 # -- the page --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -407,6 +408,9 @@ def test_trend_draws_one_line_per_status_through_every_report() -> None:
         assert [int(t.split(": ")[1].split()[0]) for t in titles] == values
         label = flat(group.find_all("text")[-1].text())
         assert label == f"{STATUS_STYLES[name].label} {values[-1]}"
+    labels = sorted(float(g.find_all("text")[-1].attrs["y"]) for g in series.values())
+    assert all(0 < y <= float(svg.attrs["height"]) for y in labels)
+    assert all(b - a >= 12 for a, b in itertools.pairwise(labels)), labels
     fail = [
         tuple(map(float, p.split(",")))
         for p in series["fail"].find_all("polyline")[0].attrs["points"].split()
