@@ -22,13 +22,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hipaactl import __version__
 from hipaactl.report.check import (
     BUCKETS,
     DISCLAIMER,
     SECTION_TITLES,
+    InventoryUser,
     Report,
     RuleGroup,
     bucket,
@@ -222,8 +223,7 @@ def _row_heads(report: Report, keys: set[str]) -> list[tuple[str, str, str]]:
     known.update({str(e.info.id): (e.info.name, "excluded") for e in scope.excluded})
     known.update({str(info.id): (info.name, "unclassified") for info in scope.unclassified})
     accounts = (keys - {AGENCY_ROW}) | {str(info.id) for info in scope.managed}
-    ordered = sorted(accounts, key=lambda k: (known.get(k, ("", "?"))[1] != "", int(k)))
-    for key in ordered:
+    for key in sorted(accounts, key=lambda k: (known.get(k, ("", ""))[1] != "", int(k))):
         name, note = known.get(key, ("", ""))
         heads.append((key, f"{key} {name}".strip(), note))
     return heads
@@ -324,12 +324,12 @@ def _account_names(report: Report) -> dict[str, str]:
 @dataclass(frozen=True)
 class UserFold:
     label: str
-    users: tuple[Any, ...]  # InventoryUser
+    users: tuple[InventoryUser, ...]
 
 
 def user_folds(report: Report) -> tuple[UserFold, ...]:
     names = _account_names(report)
-    by_account: dict[int, list[Any]] = {}
+    by_account: dict[int, list[InventoryUser]] = {}
     for user in report.users:
         by_account.setdefault(user.account, []).append(user)
     return tuple(
