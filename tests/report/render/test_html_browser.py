@@ -6,16 +6,18 @@ installs it with apt-get when it can. Nothing is downloaded at run time.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from hipaactl.report.render import html
 from hipaactl.report.render.html import legend, render_html
 from tests.browser import decode_png, find_chromium, hex_colour, run_chromium
 
 from .builders import mixed_report
-from .test_html import _history, flat, parse
+from .test_html import _history, _large_report, flat, parse
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(
@@ -25,6 +27,7 @@ pytestmark = pytest.mark.skipif(
 WINDOW = "--window-size=1100,900"
 # A legend swatch is about 44 x 18 pixels; anti-aliased text never fills that many.
 SWATCH_PIXELS = 300
+UNFOLD_RULE = "details::details-content{content-visibility:visible;display:block}"
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +70,31 @@ def test_the_screenshot_is_not_blank_and_shows_the_legend(page: Path, tmp_path: 
     for style in legend(mixed_report()):
         colour = hex_colour(style.background)
         assert pixels[colour] >= SWATCH_PIXELS, f"no {style.name} swatch in the screenshot"
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """Page objects of a PDF as Chromium (Skia) writes it: uncompressed dictionaries."""
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+
+
+def printed_pages(folder: Path, name: str) -> int:
+    assert CHROMIUM is not None
+    path = folder / f"{name}.html"
+    path.write_text(html.render_html(_large_report()), encoding="utf-8")
+    pdf = folder / f"{name}.pdf"
+    run_chromium(CHROMIUM, path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    return pdf_pages(pdf.read_bytes())
+
+
+def test_printing_unfolds_what_the_screen_folds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Save as PDF" gives the whole document: the folded findings and users of a large
+    report print open, so the PDF has more pages than with the folds left shut."""
+    unfolded = printed_pages(tmp_path, "unfolded")
+    sheet = html.stylesheet()
+    shut = sheet.replace(UNFOLD_RULE, "")
+    assert shut != sheet
+    monkeypatch.setattr(html, "stylesheet", lambda: shut)
+    folded = printed_pages(tmp_path, "folded")
+    assert 0 < folded < unfolded, (folded, unfolded)
