@@ -79,6 +79,8 @@ def read_point(path: Path) -> HistoryPoint:
 
 
 def point_of(document: Any, *, source: str) -> HistoryPoint:
+    """The counts and time of a parsed JSON report; raises ForeignReportError, naming
+    what is missing, for anything else."""
     if not isinstance(document, dict):
         raise ForeignReportError("not a JSON object")
     if document.get("format_version") != REPORT_FORMAT_VERSION:

@@ -153,6 +153,7 @@ def style_of(status: str) -> StatusStyle:
 
 
 def css_class(status: str) -> str:
+    """The CSS class that colours a status: ``s-<status>``, or ``s-other`` when unknown."""
     return f"s-{status}" if status in STATUS_STYLES else "s-other"
 
 
@@ -277,6 +278,8 @@ _SECTION_STATUS: Mapping[str, str] = {
 
 
 def sections(report: Report) -> tuple[Section, ...]:
+    """The findings in the sections of ``report_sections`` (error, mandatory, manual,
+    advisory, waived), each rule once with its citation and, for a waiver, its reason."""
     names = _account_names(report)
     return tuple(
         Section(
@@ -328,6 +331,7 @@ class UserFold:
 
 
 def user_folds(report: Report) -> tuple[UserFold, ...]:
+    """The users inventory grouped by account, in account order."""
     names = _account_names(report)
     by_account: dict[int, list[InventoryUser]] = {}
     for user in report.users:
