@@ -27,10 +27,10 @@ if TYPE_CHECKING:
     from hipaactl.report.history import HistoryPoint
 
 MAX_BYTES = 5_000_000  # SPEC section 10
-MIN_RULES = 20
+PACKS = ("ctm-hipaa-current", "ctm-hipaa-2018")
 CONFIG = """\
 version = 1
-policies = ["ctm-hipaa-current", "ctm-hipaa-2018"]
+policies = {policies}
 
 [provider]
 kind = "ctm"
@@ -52,11 +52,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--history", type=int, default=30, help="earlier reports to chart")
     parser.add_argument("--repeat", type=int, default=3, help="renders to time")
+    parser.add_argument(
+        "--pack",
+        action="append",
+        dest="packs",
+        help=f"a built-in pack id (repeatable; default: {' and '.join(PACKS)})",
+    )
     parser.add_argument("-o", "--out", type=Path, help="also write the page here")
     return parser.parse_args(argv)
 
 
-def build(accounts: int, seed: int, directory: Path) -> Report:
+def build(accounts: int, seed: int, packs: Sequence[str], directory: Path) -> Report:
     from hipaactl import pipeline
     from hipaactl.config.load import load_config
     from hipaactl.policy.packs import load_packs
@@ -67,7 +73,8 @@ def build(accounts: int, seed: int, directory: Path) -> Report:
     from hipaactl.providers.sandbox.inprocess import InProcessTransport
 
     path = directory / "hipaa.toml"
-    path.write_text(CONFIG, encoding="utf-8")
+    policies = "[" + ", ".join(f'"{p}"' for p in packs) + "]"
+    path.write_text(CONFIG.format(policies=policies), encoding="utf-8")
     config = load_config(path, today=dt.date.today())
     packs = load_packs(config.policies, base_dir=config.directory, config_file=config.path)
     backend = SandboxBackend(generate_agency(accounts, seed=seed))
@@ -96,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        report = build(args.accounts, args.seed, Path(folder))
+        report = build(args.accounts, args.seed, args.packs or PACKS, Path(folder))
         built = time.perf_counter() - start
     history = fake_history(report, args.history)
     rules = len({r.rule.id for r in report.results})
@@ -108,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = len(page.encode("utf-8"))
     if args.out is not None:
         args.out.write_text(page, encoding="utf-8")
-    ok = size < MAX_BYTES and rules >= MIN_RULES
+    ok = size < MAX_BYTES
     print(f"accounts:        {len(report.scope.managed)}")
     print(f"rules:           {rules}")
     print(f"results:         {len(report.results)}")
