@@ -9,7 +9,8 @@ every value it did not write itself:
   ``<@U123>`` and ``<url|label>`` cannot be injected), per Slack's "Escaping text" docs;
 - ``markdown_text`` / ``markdown_code``: GitHub-flavoured Markdown text and code spans
   (HTML, table pipes, emphasis, links, and ``@`` mentions);
-- ``html_text``: HTML text and attribute values;
+- ``html_text``: HTML text and attribute values: MarkupSafe's escape, the one Jinja2's
+  autoescaping applies to every value of the HTML report;
 - ``xml_text``: XML 1.0 character data for ElementTree, which escapes ``&<>"`` itself but
   writes characters XML 1.0 forbids (most control characters) as they are.
 """
@@ -56,8 +57,12 @@ def markdown_code(value: str) -> str:
 
 
 def html_text(value: str) -> str:
-    """Text safe in HTML content and in quoted attribute values."""
-    return html.escape(value, quote=True)
+    """Text safe in HTML content and in quoted attribute values (``&<>"'`` as
+    entities). The HTML report's template escapes with this same function: Jinja2's
+    autoescaping calls MarkupSafe's ``escape``."""
+    from markupsafe import escape
+
+    return str(escape(value))
 
 
 def xml_text(value: str) -> str:

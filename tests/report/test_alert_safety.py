@@ -169,7 +169,7 @@ def test_one_escaping_function_per_format() -> None:
         "\\[x\\](http://e) \\*b\\* @\u2060team &lt;i&gt; a\\|b"
     )
     assert markdown_text("idle_timeout_minutes _em_") == "idle_timeout_minutes \\_em\\_"
-    assert html_text('<a href="x">\'&') == "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;"
+    assert html_text('<a href="x">\'&') == "&lt;a href=&#34;x&#34;&gt;&#39;&amp;"
     assert xml_text("ok\x00\x1b\ttab") == "ok\ufffd\ufffd\ttab"
 
 

@@ -4,8 +4,9 @@ a string out.
 The page makes no network request: its only CSS is one inline ``<style>`` element allowed
 by its SHA-256 in a Content-Security-Policy ``<meta>`` whose default is ``'none'``, its
 charts are inline SVG, and it has no script at all, so everything it claims is visible
-without JavaScript. Jinja2 renders it with autoescaping on, so no value read from CTM or
-the config (names, messages, reasons) can inject markup. Statuses are told apart by a
+without JavaScript. Jinja2 renders it with autoescaping on (MarkupSafe's escape, which
+is ``escape.html_text``), so no value read from CTM or the config (names, messages,
+reasons) can inject markup. Statuses are told apart by a
 text label in every cell as well as by colour; a legend explains both. Large reports
 fold the findings of a rule and the users inventory by account (``<details>``), and print
 CSS unfolds them again, so "Save as PDF" gives the whole document.

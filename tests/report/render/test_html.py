@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hipaactl.config.model import AccountSelector
 from hipaactl.live.scope import ExcludedAccount
 from hipaactl.report.check import BUCKETS, DISCLAIMER, Report, bucket
+from hipaactl.report.escape import html_text
 from hipaactl.report.history import HistoryPoint
 from hipaactl.report.render import html
 from hipaactl.report.render.html import (
@@ -312,6 +313,8 @@ def test_content_security_policy_allows_only_the_inline_stylesheet_by_hash() -> 
 def test_live_values_are_escaped() -> None:
     page = render_html(mixed_report())
     assert "<b>x</b>" not in page
+    # The template's autoescaping is the project's one HTML escaping function.
+    assert html_text(f'account[1001].notification["{ODD_ID}"]') in page
     dom = parse(page)
     assert not dom.find_all("b")
     assert f'account[1001].notification["{ODD_ID}"]' in flat(dom.text())
