@@ -57,14 +57,18 @@ def assert_safe(payload: Any) -> None:
     assert {c for c in text if ord(c) > 127} <= OWN_SYMBOLS
 
 
-@pytest.mark.parametrize("slack", [True, False], ids=["slack", "json"])
+def target_of(kind: str, url: str) -> str:
+    return url if kind == "json" else f"{kind}:{url}"
+
+
+@pytest.mark.parametrize("kind", ["slack", "json", "teams"])
 def test_hostile_live_ids_are_hashed_and_escaped(
-    clinic: Path, cli: CliRunner, receiver: Receiver, slack: bool
+    clinic: Path, cli: CliRunner, receiver: Receiver, kind: str
 ) -> None:
     hostile_seed(clinic)
-    target = f"slack:{receiver.url}" if slack else receiver.url
+    slack = kind == "slack"
 
-    result = cli("check", "--notify", target)
+    result = cli("check", "--notify", target_of(kind, receiver.url))
 
     assert result.code == 3, result.err
     (payload,) = receiver.bodies
@@ -75,14 +79,14 @@ def test_hostile_live_ids_are_hashed_and_escaped(
         assert "<" not in text.replace("<http", "")  # no Slack control sequence at all
 
 
-@pytest.mark.parametrize("slack", [True, False], ids=["slack", "json"])
+@pytest.mark.parametrize("kind", ["slack", "json", "teams"])
 def test_a_server_reason_echoed_into_an_error_alert_is_made_safe(
-    tmp_path: Path, cli: CliRunner, receiver: Receiver, slack: bool, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cli: CliRunner, receiver: Receiver, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CTM_ACCESS_KEY", "alert-access")
     monkeypatch.setenv("CTM_SECRET_KEY", "alert-secret")
     echo = reply(400, {"status": "error", "reason": HOSTILE_REASON})
-    target = f"slack:{receiver.url}" if slack else receiver.url
+    target = target_of(kind, receiver.url)
     with hostile(echo) as server:
         config = write_config(tmp_path, server.api_url)
         result = cli("-c", str(config), "plan", "--notify", target)
@@ -91,7 +95,9 @@ def test_a_server_reason_echoed_into_an_error_alert_is_made_safe(
     assert HOSTILE_REASON in result.err  # the terminal shows the reason as the server said
     (payload,) = receiver.bodies
     assert_safe(payload)
-    text = payload["text"] if slack else payload["errors"][0]
+    text = {"slack": lambda: payload["text"], "json": lambda: payload["errors"][0]}.get(
+        kind, lambda: json.dumps(payload)
+    )()
     assert "GET /accounts HTTP 400" in text  # what failed stays readable
 
 
@@ -145,6 +151,8 @@ def test_an_http_alert_url_gets_a_warning(clinic: Path, cli: CliRunner, receiver
     assert receiver.url not in result.err
     assert url_warning("https://hooks.slack.com/services/x") is None
     assert url_warning("slack:https://hooks.slack.com/services/x") is None
+    assert url_warning("teams:https://x.logic.azure.com/workflows/1") is None
+    assert url_warning("teams:http://127.0.0.1:9/hook") is not None
 
 
 def test_the_default_alert_deadline_is_ten_seconds() -> None:
@@ -154,7 +162,11 @@ def test_the_default_alert_deadline_is_ten_seconds() -> None:
 def test_the_guard_runs_for_every_format_and_refuses_control_characters() -> None:
     sent: list[Any] = []
     summary = {"source": "hipaactl plan", "status": "drift", "errors": ["a\x1b[31m"]}
-    for target in ("https://hooks.example/x", "slack:https://hooks.example/x"):
+    for target in (
+        "https://hooks.example/x",
+        "slack:https://hooks.example/x",
+        "teams:https://hooks.example/x",
+    ):
         with pytest.raises(NotifyError, match="control character"):
             deliver(target, summary, post=lambda url, body: sent.append(body))
     with pytest.raises(NotifyError, match="must start with https://"):
@@ -193,6 +205,7 @@ def test_whatever_a_server_sends_an_alert_is_plain_ascii_without_at(
         assert shown.isascii() and "@" not in shown and "<" not in shown and ">" not in shown
     refuse_unsafe(summary)  # never refused: the builders already made it safe
     refuse_unsafe(alerts.slack_message(summary))
+    refuse_unsafe(alerts.teams_message(summary))
 
 
 @settings(max_examples=200, deadline=None, derandomize=True, database=None)
