@@ -11,6 +11,7 @@ from pathlib import Path
 from hipaactl.config.model import FactAttestation
 from hipaactl.model.state import TrackingNumber, Unrecognized
 from hipaactl.report.check import report_document
+from hipaactl.report.render.html import render_html
 from hipaactl.report.render.junit import render_junit
 from hipaactl.report.render.markdown import render_markdown
 from hipaactl.report.render.sarif import render_sarif
@@ -59,6 +60,7 @@ def test_attested_results_are_shown_with_their_evidence_in_every_format() -> Non
     text = render_report(report)
     assert "Attested by a person" in text and "2 attested" in text
     assert "every number bought as HIPAA-eligible" in render_markdown(report)
+    assert "every number bought as HIPAA-eligible" in render_html(report)
     assert "<error" not in render_junit(report)
     assert "CTM-NUM-01" not in {
         r["ruleId"] for run in json.loads(render_sarif(report))["runs"] for r in run["results"]

@@ -243,6 +243,22 @@ def test_each_failure_carries_citation_checklist_source_and_remediation() -> Non
     assert "approved by privacy-officer@clinic.example" in waived
 
 
+def test_attested_facts_show_in_the_heat_map_and_with_their_evidence() -> None:
+    from tests.report.test_attested import UNEXPOSED, fact, with_facts
+
+    report = report_of(with_facts(fact()), UNEXPOSED)  # type: ignore[arg-type]
+    dom = parse(render_html(report))
+    column = sorted({r.rule.id for r in report.results}).index("CTM-NUM-01")
+    cell = dom.by_id("account-1001").find_all("td")[column]
+    assert (cell.attrs["class"], cell.text().strip()) == ("s-attested", "att")
+    section = flat(dom.by_id("section-attested").text())
+    assert section.startswith("att Attested by a person")
+    evidence = flat(dom.by_id("rule-CTM-NUM-01").text())
+    assert "attested by compliance@clinic.example on 2026-05-01" in evidence
+    legend_items = [flat(li.text()) for li in dom.by_id("legend").find_all("li")]
+    assert any(item.startswith("att attested: ") for item in legend_items)
+
+
 def test_required_or_addressable_only_next_to_security_rule_citations() -> None:
     rules = {r.rule.id: r.rule for r in mixed_report().results}
     assert citation(rules["CTM-SEC-01"]).endswith("(addressable)")
@@ -407,7 +423,8 @@ def test_trend_draws_one_line_per_status_through_every_report() -> None:
         assert len(points) == len(history)
         assert [x for x, _ in points] == sorted(x for x, _ in points)
         titles = [flat(c.text()) for c in group.find_all("circle")]
-        values = [p.counts[name] for p in history]
+        # Reports from before a status existed count it as 0.
+        values = [p.counts.get(name, 0) for p in history]
         assert [int(t.split(": ")[1].split()[0]) for t in titles] == values
         label = flat(group.find_all("text")[-1].text())
         assert label == f"{STATUS_STYLES[name].label} {values[-1]}"
