@@ -26,6 +26,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from hipaactl import __version__
+from hipaactl.policy.model import cited
 from hipaactl.report.check import (
     BUCKETS,
     DISCLAIMER,
@@ -33,7 +34,9 @@ from hipaactl.report.check import (
     InventoryUser,
     Report,
     RuleGroup,
+    attestation_results,
     bucket,
+    not_applicable_groups,
     passing_groups,
     report_sections,
 )
@@ -54,9 +57,6 @@ FOLD_USERS_AFTER = 50
 FOLD_SCOPE_AFTER = 50
 AGENCY_ROW = "agency"
 _ACCOUNT_ID = re.compile(r"account\[(\d+)\]")
-# 45 CFR 164.308-164.316 is the Security Rule: only its implementation specifications
-# are "required" or "addressable" (SPEC section 7).
-_SECURITY_RULE = re.compile(r"\b164\.3(0[89]|1[0-6])\b")
 
 
 @dataclass(frozen=True)
@@ -164,11 +164,9 @@ def attention_rank(status: str) -> int:
 
 
 def citation(rule: Rule) -> str:
-    """The rule's citations, with required/addressable only for Security Rule ones."""
-    cited = ", ".join(rule.hipaa)
-    if any(_SECURITY_RULE.search(h) for h in rule.hipaa):
-        return f"{cited} ({rule.hipaa_type})"
-    return cited
+    """The rule's citations as every format shows them (``policy.model.cited``):
+    required/addressable only next to Security Rule ones."""
+    return cited(rule)
 
 
 # -- the heat map --------------------------------------------------------------------
@@ -467,6 +465,7 @@ def _environment() -> Environment:
         cite=citation,
         status_class=lambda result: css_class(bucket(result)),
         status_short=lambda result: style_of(bucket(result)).short,
+        short_of=lambda status: style_of(status).short,
     )
     return environment
 
@@ -512,6 +511,8 @@ def render_html(report: Report, history: Sequence[HistoryPoint] | None = None) -
         heat=heat_map(report),
         sections=sections(report),
         passing=passing_groups(report),
+        not_applicable=not_applicable_groups(report),
+        attestations=attestation_results(report),
         users=report.users,
         user_folds=user_folds(report) if len(report.users) > FOLD_USERS_AFTER else (),
         fold_scope=len(report.scope.managed) > FOLD_SCOPE_AFTER,

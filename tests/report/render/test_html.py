@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from hipaactl.config.model import AccountSelector
 from hipaactl.live.scope import ExcludedAccount
-from hipaactl.report.check import BUCKETS, DISCLAIMER, Report, bucket
+from hipaactl.report.check import BUCKETS, DISCLAIMER, Report, attestation_results, bucket
 from hipaactl.report.escape import html_text
 from hipaactl.report.history import HistoryPoint
 from hipaactl.report.render import html
@@ -38,6 +38,7 @@ from hipaactl.report.render.html import (
     heat_map,
     legend,
     render_html,
+    style_of,
 )
 from tests.policy.builders import account, config, info, live, security, settings, user
 
@@ -257,6 +258,31 @@ def test_attested_facts_show_in_the_heat_map_and_with_their_evidence() -> None:
     assert "attested by compliance@clinic.example on 2026-05-01" in evidence
     legend_items = [flat(li.text()) for li in dom.by_id("legend").find_all("li")]
     assert any(item.startswith("att attested: ") for item in legend_items)
+
+
+def test_attestations_are_listed_with_their_evidence_whatever_their_status() -> None:
+    report = mixed_report()
+    findings = parse(render_html(report)).by_id("findings")
+    heading = [h.attrs.get("id") for h in findings.find_all("h3")]
+    assert "section-attestations" in heading
+    text = flat(findings.text())
+    for result in attestation_results(report):
+        assert f"{result.rule.id} {style_of(result.status).short} {result.address}" in text
+        assert flat(result.message) in text
+
+
+def test_not_applicable_rules_are_listed_apart_never_as_findings_or_passes() -> None:
+    report = mixed_report()
+    ids = [r.rule.id for r in report.results]
+    passed = next(r for r in report.results if r.status == "pass" and ids.count(r.rule.id) == 1)
+    rule_id = passed.rule.id
+    na = dataclasses.replace(passed, status="not_applicable")
+    results = tuple(na if r is passed else r for r in report.results)
+    dom = parse(render_html(dataclasses.replace(report, results=results)))
+    row = flat(dom.by_id(f"rule-{rule_id}-not_applicable").text())
+    assert row.startswith(f"{rule_id} 1 ")
+    assert not [e for e in dom.walk() if e.attrs.get("id") == f"rule-{rule_id}-pass"]
+    assert "n/a Not applicable" in flat(dom.by_id("section-not_applicable").text())
 
 
 def test_required_or_addressable_only_next_to_security_rule_citations() -> None:
