@@ -406,6 +406,58 @@ def doctor(
     raise typer.Exit(run_doctor(request))
 
 
+@app.command()
+def evidence(
+    out_path: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--out",
+            metavar="PATH",
+            help="Where to write the bundle: a folder, or a reproducible zip if PATH ends in .zip.",
+        ),
+    ],
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            metavar="DIR",
+            help="Earlier JSON check reports to include (searched recursively); a file "
+            "that is not one is named and skipped.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace PATH when it is not empty.")
+    ] = False,
+) -> None:
+    """Write an auditor's evidence bundle: config, packs, a fresh check report, the change
+    log with its verification, attestations, a manifest of SHA-256 digests and a README.
+
+    Exit codes follow check (0, 3, or 1 when live state could not be read), and 1 when
+    the change log does not verify; the bundle is written in every case. Prints the
+    SHA-256 of the zip (of manifest.json for a folder) to keep in CI logs.
+    $HIPAACTL_EVALUATED_AT (ISO 8601) fixes the evaluation time: the same inputs then
+    give the same bytes.
+    """
+    from hipaactl.commands.evidence import EvidenceRequest, run_evidence
+
+    request = EvidenceRequest(config=_GLOBALS.config, out=out_path, history=history, force=force)
+    result = run_evidence(request)
+    bundle = result.evidence
+    warn_all(bundle.warnings)
+    verify = bundle.change_log.verify
+    warn_all(verify.warnings)
+    if not verify.ok:
+        err("error: the change log does not verify:\n  " + "\n  ".join(verify.problems))
+    if bundle.check_error is not None:
+        err(f"error: live state could not be read; the bundle has no report: {bundle.check_error}")
+    elif bundle.report is not None:
+        err(f"check: {bundle.report.conclusion}.")
+    err(f"Wrote the evidence bundle to {result.path} ({result.files} files).")
+    out(f"{result.sha256}  {result.path}\n")
+    raise typer.Exit(bundle.exit_code)
+
+
 @app.command(name="import")
 def import_(
     account: Annotated[

@@ -124,13 +124,21 @@ def make_report(request: CheckRequest, *, clock: Clock = utc_now) -> Report:
 
     Raises ConfigError, PolicyPackError, ProviderError or StateReadError.
     """
-    working_dir = Path.cwd()
     config = load_config(request.config, today=clock().date())
-    packs = select_packs(config, request.packs, working_dir)
+    packs = select_packs(config, request.packs, Path.cwd())
+    return report_on(config, packs, clock=clock, parallelism=request.parallelism)
+
+
+def report_on(
+    config: Config, packs: tuple[Pack, ...], *, clock: Clock, parallelism: int | None = None
+) -> Report:
+    """Read live state through the config's provider and report on it against ``packs``
+    (``check`` and ``evidence``). Raises ProviderError or StateReadError."""
+    working_dir = Path.cwd()
     provider = open_provider_for(config)
     try:
         with progress_bar("Reading live state") as progress:
-            options = PlanOptions(parallelism=request.parallelism, progress=progress, clock=clock)
+            options = PlanOptions(parallelism=parallelism, progress=progress, clock=clock)
             return build_check_report(
                 config,
                 packs,

@@ -204,6 +204,27 @@ def pack_digest_inputs(packs: Sequence[Pack]) -> tuple[tuple[str, str], ...]:
     )
 
 
+def pack_file_bytes(pack: Pack, *, base_dir: Path) -> bytes:
+    """The bytes of the file ``pack`` was loaded from (a custom pack's path is relative to
+    ``base_dir``, as when loaded), for an evidence bundle (SPEC section 13).
+
+    Raises PolicyPackError when the file cannot be read, or no longer has the SHA-256 it
+    had when loaded: a bundle must hold the pack that was evaluated, not a later edit.
+    """
+    if pack.source_path.startswith(BUILTIN_PREFIX):
+        source: Traversable = _builtin_files()[pack.source_path[len(BUILTIN_PREFIX) :]]
+    else:
+        source = base_dir / pack.source_path
+    origin = _origin(source, pack.source_path)
+    try:
+        data = source.read_bytes()
+    except (OSError, KeyError) as exc:
+        raise PolicyPackError(f"{origin}: cannot read the pack file again: {exc}") from None
+    if hashlib.sha256(data).hexdigest() != pack.sha256:
+        raise PolicyPackError(f"{origin}: the pack file changed while hipaactl was running")
+    return data
+
+
 def _looks_like_path(ref: str) -> bool:
     return ref.endswith(_PACK_SUFFIX) or "/" in ref or "\\" in ref
 
