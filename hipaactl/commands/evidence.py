@@ -13,10 +13,12 @@ to rebuild a bundle byte for byte from the same inputs.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hipaactl.apply.audit_log import head_path, verify_log
 from hipaactl.canonical import sha256_hex
@@ -28,7 +30,7 @@ from hipaactl.pipeline import Clock, utc_now
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import load_packs, pack_file_bytes
 from hipaactl.report.bundle import is_zip, occupied, probe_writable, write_bundle
-from hipaactl.report.check import Report
+from hipaactl.report.check import REPORT_FORMAT_VERSION, Report
 from hipaactl.report.evidence import (
     AttestedDocument,
     ChangeLogEvidence,
@@ -251,9 +253,41 @@ def attested_documents(config: Config) -> tuple[tuple[AttestedDocument, ...], tu
 
 
 def read_history(directory: Path | None) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, ...]]:
-    """Earlier JSON reports under ``--history DIR``: (path relative to DIR, bytes) of each
-    one, and a warning naming each file skipped. Raises UsageError when DIR is not a
-    folder."""
+    """Earlier JSON check reports under ``--history DIR`` (searched recursively, in path
+    order): (path relative to DIR, bytes) of each, and a warning naming each file that
+    cannot be read or is not such a report, which is skipped. Raises UsageError when DIR
+    is not a folder."""
     if directory is None:
         return (), ()
-    raise UsageError("--history is not supported yet")
+    if not directory.is_dir():
+        raise UsageError(f"--history {directory}: not a folder of earlier JSON reports")
+    found: list[tuple[str, bytes]] = []
+    warnings: list[str] = []
+    for path in sorted(directory.rglob("*.json")):
+        try:
+            data = path.read_bytes()
+            document = json.loads(data.decode("utf-8"))
+        except OSError as exc:
+            warnings.append(f"--history: cannot read {path}: {exc.strerror or exc}; skipped")
+            continue
+        except ValueError:  # not UTF-8, or not JSON
+            warnings.append(f"--history: {path} is not JSON; skipped")
+            continue
+        if not is_check_report(document):
+            warnings.append(f"--history: {path} is not a hipaactl check JSON report; skipped")
+            continue
+        found.append((path.relative_to(directory).as_posix(), data))
+    return tuple(found), tuple(warnings)
+
+
+def is_check_report(document: Any) -> bool:
+    """Whether a JSON value looks like a check report of format_version 1 (SPEC section 7):
+    an object with ``format_version``, ``run.evaluated_at`` and a ``summary`` object."""
+    if not isinstance(document, dict) or document.get("format_version") != REPORT_FORMAT_VERSION:
+        return False
+    run = document.get("run")
+    return (
+        isinstance(run, dict)
+        and isinstance(run.get("evaluated_at"), str)
+        and isinstance(document.get("summary"), dict)
+    )

@@ -183,3 +183,34 @@ def test_symlink_target_is_refused(clinic: Path, cli: CliRunner) -> None:
     result = cli("evidence", "-o", "evidence.zip", "--force")
     assert result.code == 1 and "symbolic link" in result.err
     assert not (clinic / "elsewhere.zip").exists()
+
+
+def test_history_keeps_earlier_reports_and_names_what_it_skips(
+    clinic: Path, cli: CliRunner
+) -> None:
+    history = clinic / "history"
+    (history / "2026-10").mkdir(parents=True)
+    assert cli("check", "--format", "json", "-o", "history/2026-10/report.json").code == 3
+    (history / "foreign.json").write_text('{"format_version": "1", "plan": []}')
+    (history / "broken.json").write_text("{not json")
+    (history / "folder.json").mkdir()  # matches *.json but cannot be read as a file
+    (history / "notes.txt").write_text("not a report, not even looked at")
+    result = cli("evidence", "-o", "evidence.zip", "--history", "history")
+    assert result.code == 3, result.err
+    files = unzip(clinic / "evidence.zip")
+    assert [n for n in files if n.startswith("history/")] == ["history/2026-10/report.json"]
+    assert (
+        files["history/2026-10/report.json"] == (history / "2026-10" / "report.json").read_bytes()
+    )
+    for name in ("foreign.json", "broken.json", "folder.json"):
+        assert f"history/{name}" in result.err and "skipped" in result.err
+    assert len(manifest_of(files)["warnings"]) >= 3
+    assert "Traceback" not in result.err
+
+
+def test_history_that_is_not_a_folder_is_refused_before_anything_is_read(
+    clinic: Path, cli: CliRunner
+) -> None:
+    result = cli("evidence", "-o", "evidence.zip", "--history", "nowhere")
+    assert result.code == 1 and "--history nowhere: not a folder" in result.err
+    assert not (clinic / "evidence.zip").exists()
