@@ -43,7 +43,8 @@ _MARKER = re.compile(r"^<!--\s*docs-test:\s*(write|skip)\s+(.+?)\s*-->$")
 # A hipaactl command line wherever it appears in a code block.
 _COMMAND_LINE = re.compile(
     r"^\s*(?:\$\s+)?hipaactl\s+(?:-\S+\s+\S+\s+)*"
-    r"(?:validate|plan|apply|show|check|import|init|doctor|policies|audit|sandbox|schema|--version"
+    r"(?:validate|plan|apply|show|check|import|init|doctor|policies|audit|sandbox|schema"
+    r"|evidence|--version"
     r"|--help)\b"
 )
 
