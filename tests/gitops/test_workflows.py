@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,12 @@ WORKFLOWS = GITOPS / ".github" / "workflows"
 GITLAB = GITOPS / ".gitlab-ci.yml"
 CRONTAB = GITOPS / "crontab"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
-WORKFLOW_NAMES = ("hipaactl-pr.yml", "hipaactl-apply.yml", "hipaactl-nightly.yml")
+WORKFLOW_NAMES = (
+    "hipaactl-pr.yml",
+    "hipaactl-apply.yml",
+    "hipaactl-nightly.yml",
+    "hipaactl-evidence.yml",
+)
 _EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
@@ -89,7 +95,7 @@ def _gitlab_jobs() -> list[str]:
 # -- the files and their YAML ------------------------------------------------------------
 
 
-def test_the_three_workflows_of_the_spec_are_there() -> None:
+def test_the_workflows_of_the_spec_are_there() -> None:
     assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == sorted(WORKFLOW_NAMES)
 
 
@@ -268,6 +274,35 @@ def test_gitlab_recipe_serialises_applies_with_a_resource_group() -> None:
     assert nightly == ["plan", "check"]
 
 
+def test_evidence_workflow_keeps_a_monthly_bundle_beyond_artifact_retention() -> None:
+    path = WORKFLOWS / "hipaactl-evidence.yml"
+    workflow = load(path)
+    assert {"schedule", "workflow_dispatch"} <= set(triggers(workflow))
+    assert workflow["concurrency"] == {"group": "hipaactl-evidence", "cancel-in-progress": False}
+    (job,) = workflow["jobs"].values()
+    assert job["env"]["HIPAACTL_AUDIT_KEY"] == "${{ secrets.HIPAACTL_AUDIT_KEY }}"
+    assert [c.args[0] for c in hipaactl_commands(job_script(path))] == ["evidence"]
+    # Artifacts expire (400 days at most on GitHub): the retained copies are elsewhere.
+    assert _by_uses(path, "actions/upload-artifact")["with"]["retention-days"] <= 400
+    script = job_script(path)
+    assert 'push origin "HEAD:refs/heads/$EVIDENCE_BRANCH"' in script
+    assert "--object-lock-mode COMPLIANCE" in script
+    kept = [s for s in job["steps"] if "EVIDENCE_BRANCH" in s.get("run", "") and "push" in s["run"]]
+    assert kept and kept[0]["if"].startswith("always()")  # a failing check is kept too
+
+
+def test_gitlab_evidence_job_runs_monthly_or_by_hand_and_never_expires() -> None:
+    job = load(GITLAB)["hipaactl-evidence"]
+    assert job["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "schedule" && $HIPAACTL_SCHEDULE == "evidence"'},
+        {"if": '$CI_PIPELINE_SOURCE == "web"'},
+    ]
+    assert job["artifacts"]["expire_in"] == "never"
+    assert [c.args[0] for c in hipaactl_commands(gitlab_script("hipaactl-evidence"))] == [
+        "evidence"
+    ]
+
+
 def test_crontab_line_runs_the_nightly_pair() -> None:
     assert re.match(r"^(\S+\s+){5}cd ", next(_schedule_lines()))
     commands = hipaactl_commands(crontab_commands())
@@ -379,3 +414,16 @@ def test_nightly_lines_alert_on_the_clinic_drift(session: Session, receiver: Rec
     report = json.loads((session.cwd / "check.json").read_text(encoding="utf-8"))
     assert report["format_version"] == "1"
     assert 'id="trend"' in (session.cwd / "check.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "script", [job_script(WORKFLOWS / "hipaactl-evidence.yml"), gitlab_script("hipaactl-evidence")]
+)
+def test_evidence_lines_write_a_bundle_of_the_clinic(session: Session, script: str) -> None:
+    (session.cwd / "history").mkdir()
+    session.environ.update({"stamp": "2026-12-01T052300Z", "BUNDLE": "evidence.zip"})
+    (outcome,) = _run(session, hipaactl_commands(script))
+    assert outcome.code == 3  # the clinic fails mandatory rules; the bundle is kept anyway
+    bundle = session.cwd / outcome.args[outcome.args.index("-o") + 1]
+    with zipfile.ZipFile(bundle) as archive:
+        assert "report/check.json" in archive.namelist()
