@@ -599,16 +599,19 @@ def audit_verify(
     """Find edited, removed, reordered or cut records and writes with no outcome.
 
     The log must end exactly at its head: audit.head beside the log, or --head HASH.
-    Exit 1 naming each problem.
+    With $HIPAACTL_AUDIT_KEY set the HMACs of a keyed log are checked too (keyed mode),
+    and a log that is not keyed fails; the output says which mode ran. Exit 1 naming
+    each problem.
     """
-    from hipaactl.commands.audit import run_verify
+    from hipaactl.commands.audit import describe_mode, run_verify
 
     report = run_verify(log, _GLOBALS.config, head)
     warn_all(report.warnings)
+    mode = describe_mode(report)
     if not report.ok:
-        err("error: the change log does not verify:\n  " + "\n  ".join(report.problems))
+        err(f"error: the change log does not verify ({mode}):\n  " + "\n  ".join(report.problems))
         raise typer.Exit(1)
-    out(f"OK: {report.records} records, last hash {report.last_hash}\n")
+    out(f"OK: {report.records} records, last hash {report.last_hash} ({mode})\n")
 
 
 @audit_app.command("show")

@@ -21,6 +21,13 @@ A chain alone cannot reveal records cut from its end, so every apply ends by wri
 ``audit.head`` beside the log: ``{"records": N, "hash": "<last hash>"}``. ``verify_log``
 checks the log against that head (or a head hash kept elsewhere, e.g. in CI output).
 
+A keyed log (SPEC section 13, ``hipaactl.apply.audit_key``): with ``$HIPAACTL_AUDIT_KEY``
+set, each new record carries ``"keyed": true`` and its ``hash`` is an HMAC-SHA-256 under
+the key; the head adds ``first_keyed`` (the line of the first keyed record) and ``hmac``
+(over records, hash and first_keyed). A plain record after a keyed one, a plain head over
+a keyed log, and, with the key set, a plain head at all, fail verification: a keyed log
+cannot be turned back into a plain one. Without the key, a writer refuses a keyed log.
+
 A writer that opens a log holding ``started`` records with no outcome (a run that was
 killed mid-write) first appends an ``unknown`` outcome for each, copying its address,
 values and plan digest, so the gap stays documented and later logs verify clean. A
@@ -60,6 +67,7 @@ from typing import Any, Literal
 from filelock import FileLock, Timeout
 
 from hipaactl import __version__
+from hipaactl.apply.audit_key import AUDIT_KEY_ENV, audit_key, head_mac, record_mac, same
 from hipaactl.canonical import canonical_json, digest, parse_json
 from hipaactl.errors import AuditLogError, LockError, UsageError
 from hipaactl.files import PRIVATE_MODE, ReservedFile, open_append, write_text_atomic
@@ -75,6 +83,7 @@ RESULTS: tuple[AuditResult, ...] = (
     "accepted_missing_head",
 )
 OUTCOMES: tuple[Outcome, ...] = ("applied", "failed", "unknown")
+VerifyMode = Literal["plain", "keyed"]
 
 GENESIS_HASH = "0" * 64
 HEAD_FILE_NAME = "audit.head"
@@ -110,6 +119,7 @@ _ORPHAN_ERROR = (
     "no outcome was recorded: the run that started this write ended before it could "
     "record one; run plan to see whether it took effect"
 )
+_KEY_HINT = f"set ${AUDIT_KEY_ENV} to the key the log was written with (the CI secret)"
 _FRESH_LOG_HINT = "keep the log as evidence and move it and its audit.head aside to start a new one"
 
 
@@ -162,6 +172,26 @@ def record_hash(record: Mapping[str, Any]) -> str:
     return digest({key: value for key, value in record.items() if key != "hash"})
 
 
+def is_keyed(record: Mapping[str, Any]) -> bool:
+    """Whether a record was written with the key (``"keyed": true``, SPEC section 13)."""
+    return record.get("keyed") is True
+
+
+def _content_problem(number: int, record: Mapping[str, Any], key: bytes | None) -> str | None:
+    """Does the stored hash match the record? A keyed record is checked only with a key."""
+    stored = str(record["hash"])
+    if not is_keyed(record):
+        if record_hash(record) == stored:
+            return None
+        return f"line {number}: record was edited: its hash does not match its content"
+    if key is None or same(record_mac(record, key), stored):
+        return None
+    return (
+        f"line {number}: keyed record does not match its HMAC: it was edited, or re-chained "
+        "by someone without the key (or the key is not the one the log was written with)"
+    )
+
+
 def head_path(log_path: Path) -> Path:
     """``audit.head`` beside the log at ``log_path``."""
     return log_path.parent / HEAD_FILE_NAME
@@ -169,14 +199,33 @@ def head_path(log_path: Path) -> Path:
 
 @dataclass(frozen=True)
 class AuditHead:
-    """The external anchor of a log: how many records it has and the last one's hash."""
+    """The external anchor of a log: how many records it has and the last one's hash;
+    for a keyed log also the line of its first keyed record and the head's HMAC."""
 
     records: int
     hash: str
+    first_keyed: int | None = None
+    hmac: str | None = None
 
     def to_json(self) -> JsonObject:
-        """``{"records": <line count>, "hash": <last record hash>}`` as saved in the head file."""
-        return {"records": self.records, "hash": self.hash}
+        """``{"records": <line count>, "hash": <last record hash>}`` as saved in the head
+        file, plus ``first_keyed`` and ``hmac`` for a keyed log."""
+        document: JsonObject = {"records": self.records, "hash": self.hash}
+        if self.first_keyed is not None:
+            document.update(first_keyed=self.first_keyed, hmac=self.hmac)
+        return document
+
+
+def keyed_head(
+    records: int, last_hash: str, first_keyed: int | None, key: bytes | None
+) -> AuditHead:
+    """The head of a log: keyed (with its HMAC) when ``key`` is given and the log has a
+    keyed record, plain otherwise."""
+    if key is None or first_keyed is None:
+        return AuditHead(records, last_hash)
+    return AuditHead(
+        records, last_hash, first_keyed, head_mac(records, last_hash, first_keyed, key)
+    )
 
 
 def read_head(path: Path) -> AuditHead:
@@ -193,7 +242,18 @@ def read_head(path: Path) -> AuditHead:
             f'audit head {path} is malformed: expected {{"records": N, "hash": "<sha256>"}}'
         )
     assert isinstance(records, int)  # narrowed above; mypy cannot see through valid_count
-    return AuditHead(records, last)
+    assert isinstance(data, dict)
+    first_keyed, head_hmac = data.get("first_keyed"), data.get("hmac")
+    if first_keyed is None and head_hmac is None:
+        return AuditHead(records, last)
+    valid_first = type(first_keyed) is int and first_keyed >= 1
+    if not valid_first or not isinstance(head_hmac, str) or not _HEX64.fullmatch(head_hmac):
+        raise AuditLogError(
+            f"audit head {path} is malformed: a keyed head has first_keyed (a line number) "
+            "and hmac (64 hexadecimal characters)"
+        )
+    assert isinstance(first_keyed, int)
+    return AuditHead(records, last, first_keyed, head_hmac)
 
 
 def write_head(log_path: Path, head: AuditHead) -> Path:
@@ -239,6 +299,17 @@ class _Scan:
             return GENESIS_HASH
         return self.lines[-1].stored_hash or GENESIS_HASH
 
+    @property
+    def first_keyed(self) -> int | None:
+        """The line of the first keyed record, or None."""
+        return next(
+            (line.number for line in self.lines if line.record and is_keyed(line.record)), None
+        )
+
+    @property
+    def has_keyed(self) -> bool:
+        return self.first_keyed is not None
+
     def hash_at(self, number: int) -> str | None:
         if number == 0:
             return GENESIS_HASH
@@ -258,7 +329,7 @@ def _read_bytes(path: Path) -> bytes:
         raise AuditLogError(f"cannot read audit log {path}: {exc.strerror or exc}") from exc
 
 
-def _parse_line(number: int, raw: bytes) -> _Line:
+def _parse_line(number: int, raw: bytes, key: bytes | None) -> _Line:
     try:
         data = parse_json(raw)
     except ValueError as exc:  # DocumentError: syntax, nesting, a number of 5,000 digits
@@ -276,17 +347,15 @@ def _parse_line(number: int, raw: bytes) -> _Line:
         return _Line(number, None, f"line {number}: missing or mistyped fields: {', '.join(bad)}")
     if data["result"] not in RESULTS:
         return _Line(number, None, f"line {number}: unknown result {data['result']!r}")
-    if record_hash(data) != data["hash"]:
-        # Keep the record: its stored hash still anchors the next record's prev.
-        return _Line(
-            number, data, f"line {number}: record was edited: its hash does not match its content"
-        )
-    return _Line(number, data, None)
+    if "keyed" in data and data["keyed"] is not True:
+        return _Line(number, None, f"line {number}: keyed is {data['keyed']!r}, not true")
+    # Keep an edited record: its stored hash still anchors the next record's prev.
+    return _Line(number, data, _content_problem(number, data, key))
 
 
-def _scan(data: bytes) -> _Scan:
+def _scan(data: bytes, key: bytes | None = None) -> _Scan:
     *complete, tail = data.split(b"\n")
-    lines = tuple(_parse_line(number, raw) for number, raw in enumerate(complete, start=1))
+    lines = tuple(_parse_line(number, raw, key) for number, raw in enumerate(complete, start=1))
     return _Scan(lines, partial_tail=bool(tail))
 
 
@@ -333,26 +402,34 @@ def _open_starts(lines: Sequence[_Line]) -> list[_Line]:
 @dataclass(frozen=True)
 class VerifyReport:
     """What ``audit verify`` found. ``records`` counts complete lines; ``last_hash`` is the
-    stored hash of the last one (64 zeros for an empty log)."""
+    stored hash of the last one (64 zeros for an empty log). ``mode`` is ``keyed`` when
+    a key was given (HMACs checked), else ``plain`` (SHA-256; keyed records' contents
+    not checked)."""
 
     ok: bool
     problems: tuple[str, ...]
     warnings: tuple[str, ...]
     records: int
     last_hash: str
+    mode: VerifyMode = "plain"
 
 
-def verify_log(path: Path, *, head_hash: str | None = None) -> VerifyReport:
+def verify_log(
+    path: Path, *, head_hash: str | None = None, key: bytes | None = None
+) -> VerifyReport:
     """Check the chain, the tail, open writes, and the end against a head.
 
     The head is ``head_hash`` when given (``--head HASH``), else ``audit.head`` beside
-    the log; with neither, the chain alone is checked and a warning says so. Problems
+    the log; with neither, the chain alone is checked and a warning says so. With
+    ``key`` (``$HIPAACTL_AUDIT_KEY``), keyed records and a keyed head are checked
+    against their HMACs, and a head that is not keyed fails (SPEC section 13). Problems
     name their line and come in line order; those about the end of the log come last.
     Raises AuditLogError when the log cannot be read, UsageError for a malformed hash.
     """
-    scan = _scan(_read_bytes(path))
+    scan = _scan(_read_bytes(path), key)
     located = [(line.number, line.problem) for line in scan.lines if line.problem is not None]
     located += _chain_problems(scan.lines)
+    located += _downgrade_problems(scan)
     located += [
         (
             line.number,
@@ -370,7 +447,12 @@ def verify_log(path: Path, *, head_hash: str | None = None) -> VerifyReport:
                 f"line {number}: partial last line (no newline at the end): a write was cut off",
             )
         )
-    end_problems, warnings = _check_end(path, scan, head_hash)
+    end_problems, warnings = _check_end(path, scan, head_hash, key)
+    if key is None and scan.first_keyed is not None:
+        warnings.append(
+            f"lines {scan.first_keyed}-{len(scan.lines)} are keyed (HMAC-SHA-256): without "
+            f"${AUDIT_KEY_ENV} their order was checked, not their contents"
+        )
     problems = [message for _, message in sorted(located)] + end_problems
     return VerifyReport(
         ok=not problems,
@@ -378,7 +460,24 @@ def verify_log(path: Path, *, head_hash: str | None = None) -> VerifyReport:
         warnings=tuple(warnings),
         records=len(scan.lines),
         last_hash=scan.last_hash,
+        mode="plain" if key is None else "keyed",
     )
+
+
+def _downgrade_problems(scan: _Scan) -> list[tuple[int, str]]:
+    """Every plain record after the first keyed one: once keyed, a log stays keyed."""
+    first = scan.first_keyed
+    if first is None:
+        return []
+    return [
+        (
+            line.number,
+            f"line {line.number}: a plain record after the keyed record at line {first}: "
+            "records were forged without the key, or the log was downgraded",
+        )
+        for line in scan.lines
+        if line.record is not None and line.number > first and not is_keyed(line.record)
+    ]
 
 
 def _chain_problems(lines: Sequence[_Line]) -> list[tuple[int, str]]:
@@ -393,7 +492,9 @@ def _chain_problems(lines: Sequence[_Line]) -> list[tuple[int, str]]:
     return problems
 
 
-def _check_end(path: Path, scan: _Scan, head_hash: str | None) -> tuple[list[str], list[str]]:
+def _check_end(
+    path: Path, scan: _Scan, head_hash: str | None, key: bytes | None
+) -> tuple[list[str], list[str]]:
     if head_hash is not None:
         return _check_head_hash(scan, _valid_head_hash(head_hash)), []
     head_file = head_path(path)
@@ -406,7 +507,44 @@ def _check_end(path: Path, scan: _Scan, head_hash: str | None) -> tuple[list[str
         head = read_head(head_file)
     except AuditLogError as exc:
         return [exc.message], []
-    return _check_head(scan, head), []
+    keying_problems, warnings = _check_head_keying(scan, head, key)
+    return _check_head(scan, head) + keying_problems, warnings
+
+
+def _check_head_keying(
+    scan: _Scan, head: AuditHead, key: bytes | None
+) -> tuple[list[str], list[str]]:
+    """A keyed log needs a keyed head whose ``first_keyed`` is right, and, with the key,
+    whose HMAC matches; with the key set, a plain head fails (a downgraded log)."""
+    first = scan.first_keyed
+    if head.first_keyed is None:
+        if first is not None and first <= head.records:
+            return [
+                f"{HEAD_FILE_NAME} is plain, but the log is keyed from line {first}: the "
+                "head was replaced by one written without the key"
+            ], []
+        if key is not None and head.records > 0:
+            return [
+                f"{HEAD_FILE_NAME} is not keyed, but ${AUDIT_KEY_ENV} is set: the log was "
+                "written without the key, or downgraded (if no apply has run with the key "
+                "yet, verify it without the key)"
+            ], []
+        return [], []
+    problems = []
+    if first != head.first_keyed:
+        found = f"it is line {first}" if first is not None else "no record is keyed"
+        problems.append(
+            f"{HEAD_FILE_NAME} says the first keyed record is line {head.first_keyed}, but "
+            f"{found}: the log was downgraded or replaced"
+        )
+    if key is None:
+        return problems, [f"{HEAD_FILE_NAME} is keyed: its HMAC was not checked without the key"]
+    if not same(head_mac(head.records, head.hash, head.first_keyed, key), head.hmac or ""):
+        problems.append(
+            f"the HMAC of {HEAD_FILE_NAME} does not match: the head was edited, or written "
+            "with another key"
+        )
+    return problems, []
 
 
 def _valid_head_hash(text: str) -> str:
@@ -558,7 +696,9 @@ class LogLock:
             self._file_lock.release()
 
 
-def check_appendable(path: Path, *, accept_missing_head: bool = False) -> AuditHead:
+def check_appendable(
+    path: Path, *, accept_missing_head: bool = False, key: bytes | None = None
+) -> AuditHead:
     """The end of the log at ``path`` (an empty head when it does not exist yet), if an
     apply may append to it; AuditLogError naming the damage if not. Read-only: run it
     before reading live state, so a log that would refuse the apply refuses it early.
@@ -566,9 +706,10 @@ def check_appendable(path: Path, *, accept_missing_head: bool = False) -> AuditH
     Refused: a partial last line, a damaged last record, a log that does not reach its
     ``audit.head``, and a non-empty log whose head file is missing, unless
     ``accept_missing_head`` (``--accept-missing-head``), since records cut from its end
-    could no longer be detected.
+    could no longer be detected; a keyed log without ``key`` (``$HIPAACTL_AUDIT_KEY``),
+    and with it, a keyed log or head whose HMAC does not match (SPEC section 13).
     """
-    scan = _scan_for_append(path, accept_missing_head=accept_missing_head)
+    scan = _scan_for_append(path, key, accept_missing_head=accept_missing_head)
     return AuditHead(len(scan.lines), scan.last_hash)
 
 
@@ -578,7 +719,9 @@ class AuditWriter:
     Opening takes the log's own lock (``lock``, already held by the caller, or one the
     writer takes and releases itself), then checks that the existing log can be
     continued (``check_appendable``), so a damaged or truncated log is never hidden
-    under new records. It then records, before anything else: an
+    under new records. With ``$HIPAACTL_AUDIT_KEY`` in ``environ`` records are keyed
+    (HMAC-SHA-256) and so is the head; without it, a keyed log is refused (SPEC section
+    13). It then records, before anything else: an
     ``accepted_missing_head`` record when a missing head was accepted, and an
     ``unknown`` outcome for every ``started`` record a killed run left open.
 
@@ -612,6 +755,7 @@ class AuditWriter:
         self._file: io.FileIO | None = None
         self._closed = False
         self._failure: str | None = None
+        self._key = audit_key(environ)
         self._owns_log_lock = lock is None
         if lock is None:
             lock = LogLock(path)
@@ -626,9 +770,10 @@ class AuditWriter:
             raise
 
     def _open(self, accept_missing_head: bool) -> None:
-        scan = _scan_for_append(self.path, accept_missing_head=accept_missing_head)
+        scan = _scan_for_append(self.path, self._key, accept_missing_head=accept_missing_head)
         self._count = len(scan.lines)
         self._last_hash = scan.last_hash
+        self._first_keyed = scan.first_keyed
         last = scan.lines[-1].record if scan.lines else None
         self._seq = int(last["seq"]) if last is not None else 0
         # The lock is held: nobody else appends, so the file ends at the last record.
@@ -666,7 +811,7 @@ class AuditWriter:
     def head(self) -> AuditHead:
         """The line count and last record hash written so far, for the head file."""
         with self._lock:
-            return AuditHead(self._count, self._last_hash)
+            return keyed_head(self._count, self._last_hash, self._first_keyed, self._key)
 
     @property
     def failure(self) -> str | None:
@@ -705,7 +850,7 @@ class AuditWriter:
         """Write ``audit.head`` (atomically) and return it; closing twice is harmless.
         Raises AuditLogError when the head cannot be written."""
         with self._lock:
-            head = AuditHead(self._count, self._last_hash)
+            head = keyed_head(self._count, self._last_hash, self._first_keyed, self._key)
             if self._closed:
                 return head
             self._closed = True
@@ -776,14 +921,20 @@ class AuditWriter:
                     "prev": self._last_hash,
                 }
             )
+            if self._key is not None:
+                record["keyed"] = True
             # Credentials never reach the log (SPEC section 9), and the hash covers
             # exactly what verify will read back.
             record = json.loads(canonical_json(scrub_data(record)))
-            record["hash"] = record_hash(record)
+            record["hash"] = (
+                record_hash(record) if self._key is None else record_mac(record, self._key)
+            )
             self._write_line((canonical_json(record) + "\n").encode("utf-8"))
             self._seq += 1
             self._count += 1
             self._last_hash = record["hash"]
+            if self._key is not None and self._first_keyed is None:
+                self._first_keyed = self._count
 
     def _write_line(self, data: bytes) -> None:
         try:
@@ -818,7 +969,7 @@ class AuditWriter:
         return f"the log was cut back to its last whole record ({self._count} records)"
 
 
-def _scan_for_append(path: Path, *, accept_missing_head: bool) -> _Scan:
+def _scan_for_append(path: Path, key: bytes | None, *, accept_missing_head: bool) -> _Scan:
     """The existing log, if it is safe to continue; AuditLogError naming the damage if not."""
     for target in (path, head_path(path)):
         if target.is_symlink():
@@ -828,7 +979,7 @@ def _scan_for_append(path: Path, *, accept_missing_head: bool) -> _Scan:
                 hint="point [audit] path at the real file, or replace the link with it",
             )
     data = _read_bytes(path) if path.exists() else b""
-    scan = _scan(data)
+    scan = _scan(data, key)
     verify_hint = f"run `hipaactl audit verify {path}`; {_FRESH_LOG_HINT}"
     if scan.partial_tail:
         raise AuditLogError(
@@ -844,8 +995,9 @@ def _scan_for_append(path: Path, *, accept_missing_head: bool) -> _Scan:
             hint=verify_hint,
         )
     head_file = head_path(path)
-    if head_file.exists():
-        head = read_head(head_file)
+    head = read_head(head_file) if head_file.exists() else None
+    _check_key_for_append(path, scan, head, key)
+    if head is not None:
         if scan.hash_at(head.records) != head.hash:
             raise AuditLogError(
                 f"audit log {path} does not reach its head in {head_file} ({head.records} "
@@ -866,3 +1018,28 @@ def _scan_for_append(path: Path, *, accept_missing_head: bool) -> _Scan:
             ),
         )
     return scan
+
+
+def _check_key_for_append(
+    path: Path, scan: _Scan, head: AuditHead | None, key: bytes | None
+) -> None:
+    """Without the key, a keyed log is refused (its records could not be continued); with
+    it, a keyed head must carry the right HMAC, and a keyed log a keyed head. A plain log
+    with a plain head may be continued with the key: from then on it is keyed."""
+    keyed = scan.first_keyed is not None or (head is not None and head.first_keyed is not None)
+    if key is None:
+        if keyed:
+            raise AuditLogError(
+                f"audit log {path} is keyed (HMAC-SHA-256) and ${AUDIT_KEY_ENV} is not set; "
+                "refusing to append plain records to it",
+                hint=_KEY_HINT,
+            )
+        return
+    if head is None:
+        return
+    problems, _ = _check_head_keying(scan, head, key)
+    if (head.first_keyed is not None or scan.first_keyed is not None) and problems:
+        raise AuditLogError(
+            f"audit log {path} cannot be continued: {problems[0]}; refusing to append to it",
+            hint=f"run `hipaactl audit verify {path}` with the key; {_FRESH_LOG_HINT}",
+        )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from hipaactl.apply.audit_key import audit_key
 from hipaactl.apply.audit_log import AuditWriter, LogLock, check_appendable
 from hipaactl.apply.executor import INTERRUPT_GRACE_SECONDS, ApplyReport, Outcome, apply_changes
 from hipaactl.apply.lock import ApplyLock, LockInfo
@@ -303,7 +304,11 @@ def run_apply(request: ApplyRequest) -> int:
     # read and written nothing.
     log_lock = LogLock(inputs.config.audit_path, timeout=request.lock_timeout)
     with handling_interrupts() as interrupts, lock, log_lock:
-        check_appendable(inputs.config.audit_path, accept_missing_head=request.accept_missing_head)
+        check_appendable(
+            inputs.config.audit_path,
+            accept_missing_head=request.accept_missing_head,
+            key=audit_key(os.environ),
+        )
         provider = open_provider_for(inputs.config)
         try:
             return plan_and_apply(request, inputs, provider, saved, interrupts, log_lock)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hipaactl.apply.audit_key import AUDIT_KEY_ENV, audit_key
 from hipaactl.apply.audit_log import DEFAULT_LOG_PATH, VerifyReport, read_log, verify_log
 from hipaactl.config.load import load_config
 from hipaactl.errors import ConfigError, UsageError
@@ -23,11 +26,24 @@ def resolve_log_path(log: Path | None, config_path: Path) -> Path:
     return DEFAULT_LOG_PATH
 
 
-def run_verify(log: Path | None, config_path: Path, head: str | None) -> VerifyReport:
+def run_verify(
+    log: Path | None,
+    config_path: Path,
+    head: str | None,
+    environ: Mapping[str, str] = os.environ,
+) -> VerifyReport:
     """``hipaactl audit verify``: check the change log (``--log``, else the config's) against
-    its head (``--head HASH``, else ``audit.head``). Raises AuditLogError or UsageError.
+    its head (``--head HASH``, else ``audit.head``), with ``$HIPAACTL_AUDIT_KEY`` when set
+    (keyed mode). Raises AuditLogError or UsageError.
     """
-    return verify_log(resolve_log_path(log, config_path), head_hash=head)
+    return verify_log(resolve_log_path(log, config_path), head_hash=head, key=audit_key(environ))
+
+
+def describe_mode(report: VerifyReport) -> str:
+    """Which check ran, in words for ``audit verify`` output (never the key)."""
+    if report.mode == "keyed":
+        return f"keyed: HMAC-SHA-256 under ${AUDIT_KEY_ENV}"
+    return f"plain: SHA-256 chain (${AUDIT_KEY_ENV} not set)"
 
 
 def parse_since(text: str | None) -> dt.datetime | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hipaactl.apply.audit_key import audit_key
 from hipaactl.apply.audit_log import head_path, verify_log
 from hipaactl.canonical import sha256_hex
 from hipaactl.commands.check import report_on
@@ -118,7 +119,7 @@ def run_evidence(
         documents=documents,
         report=report,
         check_error=check_error,
-        change_log=gather_change_log(config),
+        change_log=gather_change_log(config, key=audit_key(environ)),
         history=history,
         warnings=(*(report.warnings if report else ()), *history_warnings, *document_warnings),
     )
@@ -188,9 +189,10 @@ def _read_optional(path: Path) -> bytes | None:
         return None
 
 
-def gather_change_log(config: Config) -> ChangeLogEvidence:
+def gather_change_log(config: Config, *, key: bytes | None = None) -> ChangeLogEvidence:
     """The config's change log and head as bytes, with what ``audit verify`` finds in
-    them. Raises HipaactlError when the log changes while it is read (an apply running)."""
+    them (keyed mode with ``key``). Raises HipaactlError when the log changes while it is
+    read (an apply running)."""
     log_path = config.audit_path
     name = _display_path(log_path, config.directory)
     try:
@@ -200,7 +202,7 @@ def gather_change_log(config: Config) -> ChangeLogEvidence:
         return ChangeLogEvidence(
             name, None, None, VerifyOutcome(False, "plain", 0, None, (problem,))
         )
-    verify = _verify(log_path, name, log, head)
+    verify = _verify(log_path, name, log, head, key)
     if (_read_optional(log_path), _read_optional(head_path(log_path))) != (log, head):
         raise HipaactlError(
             f"the change log {name} changed while the bundle was being made",
@@ -209,7 +211,10 @@ def gather_change_log(config: Config) -> ChangeLogEvidence:
     return ChangeLogEvidence(name, log, head, verify)
 
 
-def _verify(log_path: Path, name: str, log: bytes | None, head: bytes | None) -> VerifyOutcome:
+def _verify(
+    log_path: Path, name: str, log: bytes | None, head: bytes | None, key: bytes | None
+) -> VerifyOutcome:
+    mode = "plain" if key is None else "keyed"
     if log is None and head is None:
         warning = f"no change log at {name}: no apply has been recorded with this config"
         return VerifyOutcome(True, "none", 0, None, (), (warning,))
@@ -217,13 +222,13 @@ def _verify(log_path: Path, name: str, log: bytes | None, head: bytes | None) ->
         problem = (
             f"the change log {name} is missing, but its head {head_path(log_path).name} is there"
         )
-        return VerifyOutcome(False, "plain", 0, None, (problem,))
+        return VerifyOutcome(False, mode, 0, None, (problem,))
     try:
-        found = verify_log(log_path)
+        found = verify_log(log_path, key=key)
     except AuditLogError as exc:
-        return VerifyOutcome(False, "plain", 0, None, (exc.message,))
+        return VerifyOutcome(False, mode, 0, None, (exc.message,))
     return VerifyOutcome(
-        found.ok, "plain", found.records, found.last_hash, found.problems, found.warnings
+        found.ok, found.mode, found.records, found.last_hash, found.problems, found.warnings
     )
 
 

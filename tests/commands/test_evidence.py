@@ -214,3 +214,35 @@ def test_history_that_is_not_a_folder_is_refused_before_anything_is_read(
     result = cli("evidence", "-o", "evidence.zip", "--history", "nowhere")
     assert result.code == 1 and "--history nowhere: not a folder" in result.err
     assert not (clinic / "evidence.zip").exists()
+
+
+def test_keyed_change_log_end_to_end(
+    clinic: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "a-key-from-the-ci-secret-store"
+    monkeypatch.setenv("HIPAACTL_AUDIT_KEY", key)
+    applied = cli("apply", "--auto-approve")
+    assert applied.code == 0, applied.err
+    verified = cli("audit", "verify")
+    assert verified.code == 0 and "(keyed: HMAC-SHA-256 under $HIPAACTL_AUDIT_KEY)" in verified.out
+    result = cli("evidence", "-o", "evidence.zip")
+    files = unzip(clinic / "evidence.zip")
+    verify = json.loads(files["change-log/verify.json"])
+    assert verify["ok"] is True and verify["mode"] == "keyed"
+    assert all(key.encode() not in data for data in files.values())
+    assert key not in applied.out + applied.err + verified.out + result.out + result.err
+
+    monkeypatch.delenv("HIPAACTL_AUDIT_KEY")
+    plain = cli("audit", "verify")
+    assert plain.code == 0 and "(plain: SHA-256 chain ($HIPAACTL_AUDIT_KEY not set))" in plain.out
+    assert "their order was checked, not their contents" in plain.err
+    state = clinic / ".hipaactl" / "sandbox" / "state.json"
+    document = json.loads(state.read_text(encoding="utf-8"))
+    document["state"]["agency"]["security"]["idle_timeout_minutes"] = 60  # drift
+    state.write_text(json.dumps(document), encoding="utf-8")
+    log = (clinic / ".hipaactl" / "audit.jsonl").read_bytes()
+    refused = cli("apply", "--auto-approve")
+    assert refused.code == 1 and "is keyed" in refused.err
+    assert (clinic / ".hipaactl" / "audit.jsonl").read_bytes() == log
+    live = json.loads(state.read_text(encoding="utf-8"))["state"]["agency"]["security"]
+    assert live["idle_timeout_minutes"] == 60  # nothing was applied
