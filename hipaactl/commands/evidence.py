@@ -13,7 +13,6 @@ to rebuild a bundle byte for byte from the same inputs.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 
 from hipaactl.apply.audit_key import audit_key
 from hipaactl.apply.audit_log import head_path, verify_log
-from hipaactl.canonical import sha256_hex
+from hipaactl.canonical import parse_json, sha256_hex
 from hipaactl.commands.check import report_on
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
@@ -271,12 +270,12 @@ def read_history(directory: Path | None) -> tuple[tuple[tuple[str, bytes], ...],
     for path in sorted(directory.rglob("*.json")):
         try:
             data = path.read_bytes()
-            document = json.loads(data.decode("utf-8"))
+            document = parse_json(data)
         except OSError as exc:
             warnings.append(f"--history: cannot read {path}: {exc.strerror or exc}; skipped")
             continue
-        except ValueError:  # not UTF-8, or not JSON
-            warnings.append(f"--history: {path} is not JSON; skipped")
+        except ValueError as exc:  # DocumentError: not UTF-8, not JSON, too deep
+            warnings.append(f"--history: {path} is not usable JSON ({exc}); skipped")
             continue
         if not is_check_report(document):
             warnings.append(f"--history: {path} is not a hipaactl check JSON report; skipped")

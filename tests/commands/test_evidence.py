@@ -246,3 +246,15 @@ def test_keyed_change_log_end_to_end(
     assert (clinic / ".hipaactl" / "audit.jsonl").read_bytes() == log
     live = json.loads(state.read_text(encoding="utf-8"))["state"]["agency"]["security"]
     assert live["idle_timeout_minutes"] == 60  # nothing was applied
+
+
+def test_hostile_history_files_are_skipped_not_fatal(clinic: Path, cli: CliRunner) -> None:
+    history = clinic / "history"
+    history.mkdir()
+    (history / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (history / "latin1.json").write_bytes(b'{"name": "caf\xe9"}')
+    result = cli("evidence", "-o", "evidence.zip", "--history", "history")
+    assert result.code == 3 and "Traceback" not in result.err
+    assert "history/deep.json is not usable JSON" in result.err
+    assert "history/latin1.json is not usable JSON" in result.err
+    assert not any(n.startswith("history/") for n in unzip(clinic / "evidence.zip"))
