@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import os
 import shutil
 import stat
@@ -27,9 +26,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from hipaactl.files import fsync_directory
+from hipaactl.files import PRIVATE_MODE, fsync_directory, refuse_symlink
 
-FILE_MODE = 0o600
+FILE_MODE = PRIVATE_MODE
 FOLDER_MODE = 0o700
 _ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
 _UNIX = 3  # ZipInfo.create_system: the high 16 bits of external_attr are a Unix mode
@@ -78,10 +77,7 @@ def write_bundle(target: Path, files: Sequence[BundleFile], *, stamped: dt.datet
     Deciding whether ``target`` may be replaced (``--force``) is the caller's.
     """
     _check_paths(files)
-    if target.is_symlink():
-        raise OSError(
-            errno.ELOOP, "it is a symbolic link, and hipaactl never writes through one", str(target)
-        )
+    refuse_symlink(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with _temporary(target) as temporary:
         if is_zip(target):

@@ -33,6 +33,7 @@ from typing import Any
 from hipaactl import __version__
 from hipaactl.canonical import sha256_hex
 from hipaactl.config.model import Attestations
+from hipaactl.model.scrub import scrub
 from hipaactl.plan.planfile import result_document
 from hipaactl.policy.model import Pack
 from hipaactl.report.bundle import BundleFile
@@ -241,7 +242,9 @@ def render_sums(files: Sequence[BundleFile]) -> str:
 
 
 def _text(path: str, text: str) -> BundleFile:
-    return BundleFile(path, text.encode("utf-8"))
+    """A file hipaactl writes, through the one scrubber like every sink (SPEC section 9);
+    copied inputs (config, packs, the log) are kept byte for byte."""
+    return BundleFile(path, scrub(text).encode("utf-8"))
 
 
 def _content_files(evidence: Evidence) -> list[BundleFile]:
