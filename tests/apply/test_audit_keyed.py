@@ -188,7 +188,11 @@ def test_a_plain_log_becomes_keyed_and_stays_verifiable(tmp_path: Path) -> None:
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_any_edit_of_a_keyed_log_fails_with_the_key(tmp_path: Path, data: st.DataObject) -> None:

@@ -127,7 +127,7 @@ def test_occupied(tmp_path: Path) -> None:
     assert occupied(tmp_path / "link")
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(
     contents=st.dictionaries(
         st.from_regex(r"[a-z]{1,8}(/[a-z]{1,8})?\.txt", fullmatch=True),
