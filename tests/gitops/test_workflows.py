@@ -427,3 +427,12 @@ def test_evidence_lines_write_a_bundle_of_the_clinic(session: Session, script: s
     bundle = session.cwd / outcome.args[outcome.args.index("-o") + 1]
     with zipfile.ZipFile(bundle) as archive:
         assert "report/check.json" in archive.namelist()
+
+
+def test_every_recipe_pins_this_version() -> None:
+    """apply refuses a plan from another version, so every recipe must pin the same one."""
+    from hipaactl import __version__
+
+    pinned = {path.name: load(path)["env"]["HIPAACTL_VERSION"] for path in WORKFLOWS.glob("*.yml")}
+    pinned["gitlab"] = load(GITLAB)["variables"]["HIPAACTL_VERSION"]
+    assert set(pinned.values()) == {__version__}, pinned
