@@ -35,7 +35,7 @@ from hipaactl.canonical import sha256_hex
 from hipaactl.config.model import Attestations
 from hipaactl.model.scrub import scrub
 from hipaactl.plan.planfile import result_document
-from hipaactl.policy.model import Pack
+from hipaactl.policy.model import Pack, RuleResult
 from hipaactl.report.bundle import BundleFile
 from hipaactl.report.check import DISCLAIMER, EXIT_ERROR, Report, report_document
 from hipaactl.report.render.json import render_json
@@ -290,9 +290,9 @@ def _iso(value: dt.date | None) -> str | None:
 
 
 def attestations_document(evidence: Evidence) -> dict[str, Any]:
-    """``attestations/attestations.json``: each attestation as declared, the SHA-256 and
-    bundle path of the document it names (null when not found beside the config), and
-    the check results of the attestation rules."""
+    """``attestations/attestations.json``: each attestation as declared (BAA, individual
+    logins, attested facts), the SHA-256 and bundle path of the document the BAA names
+    (null when not found beside the config), and the check results that rest on them."""
     attestations = evidence.attestations
     documents = {doc.name: doc for doc in evidence.documents}
     baa = attestations.baa
@@ -312,9 +312,19 @@ def attestations_document(evidence: Evidence) -> dict[str, Any]:
         "individual_logins": None
         if logins is None
         else {"confirmed_on": _iso(logins.confirmed_on), "by": logins.by},
+        "facts": [
+            {"rule_id": f.rule_id, "confirmed_on": _iso(f.confirmed_on), "by": f.by, "note": f.note}
+            for f in attestations.facts
+        ],
         "max_age_days": attestations.max_age_days,
-        "results": [result_document(r) for r in results if r.address.startswith("attestation")],
+        "results": [result_document(r) for r in results if _rests_on_attestation(r)],
     }
+
+
+def _rests_on_attestation(result: RuleResult) -> bool:
+    """A result about an attested fact: the BAA, individual logins, or a fact a person
+    attested for a rule the API cannot check (status ``attested``)."""
+    return result.address.startswith("attestation") or result.status == "attested"
 
 
 def _document_fields(doc: AttestedDocument | None) -> dict[str, Any]:

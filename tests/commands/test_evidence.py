@@ -258,3 +258,33 @@ def test_hostile_history_files_are_skipped_not_fatal(clinic: Path, cli: CliRunne
     assert "history/deep.json is not usable JSON" in result.err
     assert "history/latin1.json is not usable JSON" in result.err
     assert not any(n.startswith("history/") for n in unzip(clinic / "evidence.zip"))
+
+
+def test_attested_facts_are_in_the_bundle_with_their_results(clinic: Path, cli: CliRunner) -> None:
+    seed_path = clinic / "sandbox" / "agency.json"
+    seed = json.loads(seed_path.read_text(encoding="utf-8"))
+    for account_state in seed["accounts"]:
+        for item in account_state["numbers"]:
+            del item["hipaa_eligible"]  # a CTM that does not expose number eligibility
+    seed_path.write_text(json.dumps(seed), encoding="utf-8")
+    config_path = clinic / "hipaa.toml"
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8")
+        + '\n[attestations.facts."CTM-NUM-01"]\nconfirmed_on = 2026-11-27\n'
+        'by = "compliance@clinic.example"\n'
+        'note = "Buy Numbers page: every number we use shows no asterisk"\n',
+        encoding="utf-8",
+    )
+    assert cli("evidence", "-o", "evidence.zip").code == 3
+    document = json.loads(unzip(clinic / "evidence.zip")["attestations/attestations.json"])
+    assert document["facts"] == [
+        {
+            "rule_id": "CTM-NUM-01",
+            "confirmed_on": "2026-11-27",
+            "by": "compliance@clinic.example",
+            "note": "Buy Numbers page: every number we use shows no asterisk",
+        }
+    ]
+    attested = [r for r in document["results"] if r["rule_id"] == "CTM-NUM-01"]
+    assert attested and {r["status"] for r in attested} == {"attested"}
+    assert any(r["rule_id"].startswith("CTM-BAA") for r in document["results"])
