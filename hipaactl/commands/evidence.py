@@ -22,13 +22,13 @@ from typing import Any
 from hipaactl.apply.audit_key import audit_key
 from hipaactl.apply.audit_log import head_path, verify_log
 from hipaactl.canonical import parse_json, sha256_hex
-from hipaactl.commands.check import report_on
+from hipaactl.commands.check import report_on, select_packs
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
 from hipaactl.errors import AuditLogError, HipaactlError, ProviderError, StateReadError, UsageError
 from hipaactl.pipeline import Clock, utc_now
 from hipaactl.policy.model import Pack
-from hipaactl.policy.packs import load_packs, pack_file_bytes
+from hipaactl.policy.packs import pack_file_bytes
 from hipaactl.report.bundle import is_zip, occupied, probe_writable, write_bundle
 from hipaactl.report.check import REPORT_FORMAT_VERSION, Report
 from hipaactl.report.evidence import (
@@ -105,7 +105,7 @@ def run_evidence(
     _probe(request.out)
     evaluated_at = evaluation_time(environ, clock)
     config = load_config(request.config, today=evaluated_at.date())
-    packs = load_packs(config.policies, base_dir=config.directory, config_file=config.path)
+    packs = select_packs(config, (), Path.cwd())
     history, history_warnings = read_history(request.history)
     report, check_error = _fresh_report(config, packs, evaluated_at)
     documents, document_warnings = attested_documents(config)
