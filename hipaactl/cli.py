@@ -422,8 +422,8 @@ def evidence(
         typer.Option(
             "--history",
             metavar="DIR",
-            help="Earlier JSON check reports to include (searched recursively); a file "
-            "that is not one is named and skipped.",
+            help="Earlier JSON check reports to include, and to chart in the HTML report "
+            "(searched recursively); a file that is not one is named and skipped.",
         ),
     ] = None,
     force: Annotated[

@@ -17,7 +17,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hipaactl.apply.audit_key import audit_key
 from hipaactl.apply.audit_log import head_path, verify_log
@@ -30,14 +29,16 @@ from hipaactl.pipeline import Clock, utc_now
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import pack_file_bytes
 from hipaactl.report.bundle import is_zip, occupied, probe_writable, write_bundle
-from hipaactl.report.check import REPORT_FORMAT_VERSION, Report
+from hipaactl.report.check import Report
 from hipaactl.report.evidence import (
     AttestedDocument,
     ChangeLogEvidence,
     Evidence,
+    HistoryFile,
     VerifyOutcome,
     bundle_files,
 )
+from hipaactl.report.history import ForeignReportError, point_of
 
 EVALUATED_AT_ENV = "HIPAACTL_EVALUATED_AT"
 
@@ -256,42 +257,29 @@ def attested_documents(config: Config) -> tuple[tuple[AttestedDocument, ...], tu
     return (AttestedDocument(baa.document, relative, data),), ()
 
 
-def read_history(directory: Path | None) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, ...]]:
+def read_history(directory: Path | None) -> tuple[tuple[HistoryFile, ...], tuple[str, ...]]:
     """Earlier JSON check reports under ``--history DIR`` (searched recursively, in path
-    order): (path relative to DIR, bytes) of each, and a warning naming each file that
-    cannot be read or is not such a report, which is skipped. Raises UsageError when DIR
-    is not a folder."""
+    order), each with its path relative to DIR, its bytes and its trend point, and a
+    warning naming each file that cannot be read or is not such a report, which is
+    skipped. Raises UsageError when DIR is not a folder."""
     if directory is None:
         return (), ()
     if not directory.is_dir():
         raise UsageError(f"--history {directory}: not a folder of earlier JSON reports")
-    found: list[tuple[str, bytes]] = []
+    found: list[HistoryFile] = []
     warnings: list[str] = []
     for path in sorted(directory.rglob("*.json")):
+        relative = path.relative_to(directory).as_posix()
         try:
             data = path.read_bytes()
-            document = parse_json(data)
+            point = point_of(parse_json(data), source=relative)
         except OSError as exc:
             warnings.append(f"--history: cannot read {path}: {exc.strerror or exc}; skipped")
-            continue
+        except ForeignReportError as exc:
+            problem = f"is not a hipaactl check JSON report ({exc})"
+            warnings.append(f"--history: {path} {problem}; skipped")
         except ValueError as exc:  # DocumentError: not UTF-8, not JSON, too deep
             warnings.append(f"--history: {path} is not usable JSON ({exc}); skipped")
-            continue
-        if not is_check_report(document):
-            warnings.append(f"--history: {path} is not a hipaactl check JSON report; skipped")
-            continue
-        found.append((path.relative_to(directory).as_posix(), data))
+        else:
+            found.append(HistoryFile(relative, data, point))
     return tuple(found), tuple(warnings)
-
-
-def is_check_report(document: Any) -> bool:
-    """Whether a JSON value looks like a check report of format_version 1 (SPEC section 7):
-    an object with ``format_version``, ``run.evaluated_at`` and a ``summary`` object."""
-    if not isinstance(document, dict) or document.get("format_version") != REPORT_FORMAT_VERSION:
-        return False
-    run = document.get("run")
-    return (
-        isinstance(run, dict)
-        and isinstance(run.get("evaluated_at"), str)
-        and isinstance(document.get("summary"), dict)
-    )

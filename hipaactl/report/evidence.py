@@ -14,7 +14,7 @@ Layout (``README.md`` explains each file to the auditor)::
     SHA256SUMS                     the same digests for ``sha256sum -c``
     config/<config file name>      the desired-state file, byte for byte
     packs/<pack id>.toml           every loaded pack, byte for byte
-    report/check.json|.md|.sarif   the check report (absent when live state could not be read)
+    report/check.json|.md|.sarif|.html  the check report (absent when live state could not be read)
     change-log/audit.jsonl         the change log, byte for byte (when there is one)
     change-log/audit.head          its head (when there is one)
     change-log/verify.json         what ``audit verify`` found
@@ -38,6 +38,8 @@ from hipaactl.plan.planfile import result_document
 from hipaactl.policy.model import Pack, RuleResult
 from hipaactl.report.bundle import BundleFile
 from hipaactl.report.check import DISCLAIMER, EXIT_ERROR, Report, report_document
+from hipaactl.report.history import History, HistoryPoint, with_current
+from hipaactl.report.render.html import render_html
 from hipaactl.report.render.json import render_json
 from hipaactl.report.render.markdown import render_markdown
 from hipaactl.report.render.sarif import render_sarif
@@ -54,12 +56,14 @@ DOCUMENTS_FOLDER = "attestations/documents"
 HISTORY_FOLDER = "history"
 
 ReportRenderer = Callable[[Report], str]
-# One renderer per format, the same ones `check --format` uses.
+# One renderer per format, the same ones `check --format` uses; HTML also takes the
+# --history trend (see _report_files).
 REPORT_FILES: Mapping[str, ReportRenderer] = {
     "report/check.json": lambda report: render_json(report_document(report)),
     "report/check.md": render_markdown,
     "report/check.sarif": render_sarif,
 }
+HTML_REPORT = "report/check.html"
 
 # What each file (or folder, by prefix) shows, and the 45 CFR provisions it supports.
 _GUIDE: tuple[tuple[str, str, str], ...] = (
@@ -192,10 +196,20 @@ class AttestedDocument:
 
 
 @dataclass(frozen=True)
+class HistoryFile:
+    """An earlier JSON report from ``--history``: its path relative to the folder, its
+    bytes (copied into the bundle as they are) and its point on the trend."""
+
+    path: str
+    data: bytes
+    point: HistoryPoint
+
+
+@dataclass(frozen=True)
 class Evidence:
     """Everything gathered for one bundle. ``report`` is None when live state could not
-    be read (``check_error`` says why); ``history`` holds earlier JSON reports as
-    (path relative to ``--history``, bytes)."""
+    be read (``check_error`` says why); ``history`` holds the earlier JSON reports of
+    ``--history``, None without it."""
 
     evaluated_at: dt.datetime
     config_name: str
@@ -206,8 +220,7 @@ class Evidence:
     report: Report | None
     check_error: str | None
     change_log: ChangeLogEvidence
-    history: tuple[tuple[str, bytes], ...] = ()
-    extra_reports: Mapping[str, ReportRenderer] | None = None
+    history: tuple[HistoryFile, ...] | None = None
     warnings: tuple[str, ...] = ()
 
     @property
@@ -251,8 +264,7 @@ def _content_files(evidence: Evidence) -> list[BundleFile]:
     files = [BundleFile(f"config/{evidence.config_name}", evidence.config_bytes)]
     files += [BundleFile(f"packs/{pack.id}.toml", data) for pack, data in evidence.packs]
     if evidence.report is not None:
-        renderers = {**REPORT_FILES, **(evidence.extra_reports or {})}
-        files += [_text(path, render(evidence.report)) for path, render in renderers.items()]
+        files += _report_files(evidence.report, evidence.history)
     log = evidence.change_log
     if log.log is not None:
         files.append(BundleFile(LOG_FILE, log.log))
@@ -263,8 +275,23 @@ def _content_files(evidence: Evidence) -> list[BundleFile]:
     for doc in evidence.documents:
         if doc.bundle_path is not None and doc.data is not None:
             files.append(BundleFile(doc.bundle_path, doc.data))
-    files += [BundleFile(f"{HISTORY_FOLDER}/{name}", data) for name, data in evidence.history]
+    files += [BundleFile(f"{HISTORY_FOLDER}/{h.path}", h.data) for h in evidence.history or ()]
     return files
+
+
+def _report_files(report: Report, history: Sequence[HistoryFile] | None) -> list[BundleFile]:
+    """The report in every format; the HTML page with the trend of ``history`` (earlier
+    reports and this run) when ``--history`` was given, as ``check --format html``."""
+    files = [_text(path, render(report)) for path, render in REPORT_FILES.items()]
+    trend = None
+    if history is not None:
+        trend = with_current(History(tuple(sorted((h.point for h in history), key=_when))), report)
+    files.append(_text(HTML_REPORT, render_html(report, trend)))
+    return files
+
+
+def _when(point: HistoryPoint) -> tuple[dt.datetime, str]:
+    return (point.evaluated_at, point.source)
 
 
 # -- the JSON files ---------------------------------------------------------------------

@@ -59,6 +59,7 @@ def test_zip_bundle_of_the_clinic(clinic: Path, cli: CliRunner) -> None:
         "report/check.json",
         "report/check.md",
         "report/check.sarif",
+        "report/check.html",
         "change-log/verify.json",
         "attestations/attestations.json",
     } <= set(files)
@@ -205,6 +206,8 @@ def test_history_keeps_earlier_reports_and_names_what_it_skips(
     for name in ("foreign.json", "broken.json", "folder.json"):
         assert f"history/{name}" in result.err and "skipped" in result.err
     assert len(manifest_of(files)["warnings"]) >= 3
+    page = files["report/check.html"].decode()
+    assert 'id="trend"' in page and "2026-10/report.json" in page
     assert "Traceback" not in result.err
 
 
