@@ -120,7 +120,7 @@ def run_evidence(
         report=report,
         check_error=check_error,
         change_log=gather_change_log(config, key=audit_key(environ)),
-        history=history,
+        history=history if request.history is not None else None,
         warnings=(*(report.warnings if report else ()), *history_warnings, *document_warnings),
     )
     files = bundle_files(evidence)

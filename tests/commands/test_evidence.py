@@ -77,6 +77,7 @@ def test_zip_bundle_of_the_clinic(clinic: Path, cli: CliRunner) -> None:
     with zipfile.ZipFile(bundle) as archive:
         assert {i.date_time for i in archive.infolist()} == {ZIP_TIME}
         assert {stat.S_IMODE(i.external_attr >> 16) for i in archive.infolist()} == {0o600}
+    assert 'id="trend"' not in files["report/check.html"].decode()  # no --history
     readme = files["README.md"].decode()
     assert "164.316(b)(1)" in readme and "164.312(b)" in readme and DISCLAIMER in readme
     assert all(f"`{path}`" in readme for path in files)
