@@ -30,6 +30,7 @@ from hipaactl.model.targets import (
     nearest,
     unmatched,
 )
+from hipaactl.plan.dependencies import add_safety_dependencies
 from hipaactl.plan.desired import desired_for_account, kinds_to_manage
 from hipaactl.plan.diff import diff_account, diff_agency, sort_changes
 from hipaactl.plan.planfile import Plan
@@ -239,7 +240,8 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
 
     read = read_live(inputs, provider, options, on_account=diff_as_read)
     live = read.live
-    changes = mark_unsafe(sort_changes([*diff_agency(config, live), *account_changes]), live)
+    ordered = sort_changes([*diff_agency(config, live), *account_changes])
+    changes = mark_unsafe(add_safety_dependencies(ordered), live)
     manual, read_only_warnings = evaluate_read_only(
         config, packs, live, read.scope, today=options.clock().date()
     )

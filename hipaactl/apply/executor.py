@@ -18,21 +18,23 @@ OUTCOMES: tuple[Outcome, ...] = ("applied", "failed", "skipped", "not_started", 
 # In-flight changes get this long to finish after an interrupt (SPEC section 6).
 INTERRUPT_GRACE_SECONDS = 5.0
 
-# Agency first, then account and call settings, then users, notifications and triggers.
+# SPEC section 6: agency settings, then account settings, then call settings, then users
+# and notifications, so encryption is on before a profile starts recording.
 _PHASES = {
     "agency.security": 0,
     "settings": 1,
-    "call_settings": 1,
-    "user": 2,
-    "notification": 2,
-    "trigger": 2,
+    "call_settings": 2,
+    "user": 3,
+    "notification": 3,
+    "trigger": 3,
 }
 
 
 def execution_order(change: Change) -> tuple[int, int, str]:
-    """Within an account, creates and role updates come before deletes, so an account
-    never drops to no admin mid-apply."""
-    return (_PHASES.get(change.resource_type, 3), change.action == "delete", change.address)
+    """The sort key of a change within its account: phase, then creates and updates
+    (role updates included) before deletes, so an account never drops to no admin
+    mid-apply, then address."""
+    return (_PHASES.get(change.resource_type, 4), change.action == "delete", change.address)
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,12 @@ class _Ledger:
     outcomes: dict[str, ChangeResult] = field(default_factory=dict)
     running: dict[str, Change] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False  # the report is made: nothing more starts or is logged
 
     def record(self, result: ChangeResult) -> None:
+        """The outcome of a change that was never started (so never logged)."""
         with self.lock:
-            self.running.pop(result.change.address, None)
-            self.outcomes[result.change.address] = result
+            self.outcomes.setdefault(result.change.address, result)
 
     def blocked_by(self, change: Change) -> str | None:
         """Why ``change`` can't run: a dependency outside the plan or not applied."""
@@ -112,34 +115,64 @@ class _Run:
     stop: threading.Event
 
     def apply_one(self, change: Change) -> None:
-        if self.stop.is_set():
-            self.ledger.record(ChangeResult(change, "not_started", "apply was interrupted"))
-            return
         blocked = self.ledger.blocked_by(change)
         if blocked is not None:
             self.ledger.record(ChangeResult(change, "skipped", blocked))
             return
-        try:
-            self.recorder.started(change)
-        except HipaactlError as exc:
-            # A write the change log can't document is not made.
-            self.ledger.record(ChangeResult(change, "failed", f"change log: {exc}"))
+        if not self.start(change):
             return
-        with self.ledger.lock:
-            self.ledger.running[change.address] = change
         try:
             self.provider.apply_change(change)
         except UncertainWriteError as exc:
-            self.recorder.finished(change, "unknown", str(exc))
-            reason = f"outcome unknown — run plan: {exc}"
-            self.ledger.record(ChangeResult(change, "unknown", reason))
-            return
+            self.settle(change, "unknown", str(exc), f"outcome unknown — run plan: {exc}")
         except HipaactlError as exc:
-            self.recorder.finished(change, "failed", str(exc))
-            self.ledger.record(ChangeResult(change, "failed", str(exc)))
-            return
-        self.recorder.finished(change, "applied", None)
-        self.ledger.record(ChangeResult(change, "applied"))
+            self.settle(change, "failed", str(exc), str(exc))
+        except Exception as exc:  # a bug, not an API answer: the write may have been made
+            error = f"unexpected error: {type(exc).__name__}: {exc}"
+            self.settle(change, "unknown", error, f"outcome unknown — run plan: {error}")
+        else:
+            self.settle(change, "applied", None, None)
+
+    def start(self, change: Change) -> bool:
+        """Log the start of ``change`` and mark it running; False (and its outcome
+        recorded) when it must not start: after a stop, or when the log can't say so."""
+        with self.ledger.lock:
+            if self.stop.is_set() or self.ledger.closed:
+                self.ledger.outcomes.setdefault(
+                    change.address, ChangeResult(change, "not_started", "apply was interrupted")
+                )
+                return False
+            try:
+                self.recorder.started(change)
+            except HipaactlError as exc:
+                # A write the change log can't document is not made.
+                reason = f"the change log could not record its start: {exc}"
+                self.ledger.outcomes[change.address] = ChangeResult(change, "not_started", reason)
+                return False
+            self.ledger.running[change.address] = change
+            return True
+
+    def settle(
+        self, change: Change, outcome: Outcome, error: str | None, reason: str | None
+    ) -> None:
+        """Log a started change's outcome and report the same one. Under the ledger's
+        lock, so an interrupt's report can't call it ``unknown`` between the two; a
+        change the report already called ``unknown`` keeps that outcome (its log record
+        says so too)."""
+        with self.ledger.lock:
+            if change.address in self.ledger.outcomes:
+                return
+            try:
+                self.recorder.finished(change, outcome, error)
+            except HipaactlError as exc:
+                # The log ends at "started": the outcome is unknown to it, and so to us.
+                outcome = "unknown"
+                reason = (
+                    f"outcome unknown — the change log could not record it "
+                    f"({reason or 'applied'}): {exc}"
+                )
+            self.ledger.running.pop(change.address, None)
+            self.ledger.outcomes[change.address] = ChangeResult(change, outcome, reason)
 
     def apply_sequence(self, changes: Sequence[Change]) -> None:
         for change in changes:
@@ -226,16 +259,19 @@ def apply_changes(
 
 
 def _report(changes: Sequence[Change], run: _Run, *, interrupted: bool) -> ApplyReport:
-    results: list[ChangeResult] = []
+    """Every change's outcome. Changes still running are settled ``unknown`` here, in the
+    log and in the report alike, under the ledger's lock (see ``_Run.settle``)."""
     with run.ledger.lock:
-        still_running = dict(run.ledger.running)
+        run.ledger.closed = True
+        for address, change in list(run.ledger.running.items()):
+            reason = "outcome unknown — run plan: still running when apply was interrupted"
+            try:
+                run.recorder.finished(change, "unknown", "still running when apply was interrupted")
+            except HipaactlError as exc:
+                reason += f" (the change log could not record it: {exc})"
+            run.ledger.running.pop(address)
+            run.ledger.outcomes[address] = ChangeResult(change, "unknown", reason)
         outcomes = dict(run.ledger.outcomes)
-    for change in changes:
-        if change.address in still_running:
-            run.recorder.finished(change, "unknown", "still running when apply was interrupted")
-            results.append(ChangeResult(change, "unknown", "outcome unknown — run plan"))
-        elif change.address in outcomes:
-            results.append(outcomes[change.address])
-        else:
-            results.append(ChangeResult(change, "not_started", "apply was interrupted"))
+    missing = "apply was interrupted" if interrupted else "not started"
+    results = [outcomes.get(c.address, ChangeResult(c, "not_started", missing)) for c in changes]
     return ApplyReport(tuple(results), interrupted=interrupted)

@@ -62,7 +62,9 @@ class Change:
     reasons: tuple[str, ...] = ()
     account_id: int | None = None
     object_id: str | None = None  # the CTM id of the object written, when it has one
-    depends_on: tuple[str, ...] = ()  # addresses whose ``after`` this change was computed from
+    # Addresses of changes this one is safe only after, or whose ``after`` it was computed
+    # from (SPEC section 6): apply skips it unless they were applied.
+    depends_on: tuple[str, ...] = ()
     unsafe: tuple[str, ...] = ()
 
 
