@@ -2,7 +2,7 @@ import threading
 from collections.abc import Callable
 
 from hipaactl.apply.executor import apply_changes, execution_order
-from hipaactl.errors import ProviderError, UncertainWriteError
+from hipaactl.errors import AuditLogError, ProviderError, UncertainWriteError
 from hipaactl.model.changes import Change
 from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
 
@@ -202,3 +202,90 @@ def test_a_write_hung_past_the_grace_period_does_not_keep_the_process_alive() ->
     release.set()
     assert [r.outcome for r in report.results] == ["unknown"]
     assert daemons == [True]
+
+
+class ListRecorder:
+    """The change log as a list of (address, result) pairs."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str]] = []
+
+    def started(self, change: Change) -> None:
+        self.records.append((change.address, "started"))
+
+    def finished(self, change: Change, outcome: str, error: str | None) -> None:
+        self.records.append((change.address, outcome))
+
+
+def test_a_write_that_ends_after_the_report_keeps_the_outcome_the_report_gave() -> None:
+    # The report called the hung write unknown; when the write ends later, neither the
+    # log nor the report may say anything else, and nothing new starts.
+    stop = threading.Event()
+    release = threading.Event()
+    ticks = iter(range(0, 1000, 3))
+    hung: list[threading.Thread] = []
+
+    def hang(change: Change) -> None:
+        hung.append(threading.current_thread())
+        stop.set()
+        release.wait(timeout=5)
+
+    recorder = ListRecorder()
+    report = apply_changes(
+        [settings_change(1), user_change(1, "a@x.org", "create")],
+        RecordingProvider(on_apply=hang),
+        parallelism=1,
+        recorder=recorder,
+        stop=stop,
+        clock=lambda: float(next(ticks)),
+    )
+    release.set()
+    hung[0].join(timeout=5)
+
+    assert [r.outcome for r in report.results] == ["unknown", "not_started"]
+    assert recorder.records == [
+        ("account[1].settings", "started"),
+        ("account[1].settings", "unknown"),
+    ]
+
+
+def test_a_change_the_log_cannot_announce_is_not_started_and_not_made() -> None:
+    class BrokenLog(ListRecorder):
+        def started(self, change: Change) -> None:
+            raise AuditLogError("cannot write audit log: No space left on device")
+
+    provider = RecordingProvider()
+    (result,) = apply_changes(
+        [settings_change(1)], provider, parallelism=1, recorder=BrokenLog()
+    ).results
+    assert result.outcome == "not_started"
+    assert result.reason is not None and "No space left on device" in result.reason
+    assert provider.applied == []
+
+
+def test_an_outcome_the_log_cannot_record_is_reported_unknown_like_the_log_says() -> None:
+    class FullAfterStart(ListRecorder):
+        def finished(self, change: Change, outcome: str, error: str | None) -> None:
+            raise AuditLogError("cannot write audit log: No space left on device")
+
+    (result,) = apply_changes(
+        [settings_change(1)], RecordingProvider(), parallelism=1, recorder=FullAfterStart()
+    ).results
+    assert result.outcome == "unknown"
+    assert result.reason is not None and "No space left on device" in result.reason
+
+
+def test_an_unexpected_error_is_unknown_and_the_account_goes_on() -> None:
+    def explode(change: Change) -> None:
+        if change.resource_type == "settings":
+            raise KeyError("id")
+
+    recorder = ListRecorder()
+    report = apply_changes(
+        [settings_change(1), user_change(1, "a@x.org", "create")],
+        RecordingProvider(on_apply=explode),
+        parallelism=1,
+        recorder=recorder,
+    )
+    assert [r.outcome for r in report.results] == ["unknown", "applied"]
+    assert ("account[1].settings", "unknown") in recorder.records

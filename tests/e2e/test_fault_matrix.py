@@ -50,6 +50,18 @@ SLOW_SECONDS = 0.1
 # An error line naming the request that failed, or report lines with their reasons.
 ERROR_LINE = re.compile(r"^error: .*\b(GET|PUT|POST|DELETE) /", re.MULTILINE)
 REPORT_FAILURE = re.compile(r"^  (FAILED|UNKNOWN|skipped|not started) +\w+ \S+: .+$", re.MULTILINE)
+REPORT_LINE = re.compile(
+    r"^  (applied|FAILED|UNKNOWN|skipped|not started) +(?:create|update|delete) (\S+?)(?::|$)",
+    re.MULTILINE,
+)
+# What the change log holds for a change of each reported outcome: its last record.
+LOGGED_AS = {
+    "applied": {"applied"},
+    "FAILED": {"failed"},
+    "UNKNOWN": {"unknown", "started"},  # started with no outcome: verify says unknown
+    "skipped": {None},
+    "not started": {None},
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class FaultyRun:
     log_written: bool
     verify: Run
     plan: Run
+    log: tuple[dict[str, Any], ...] = ()
 
 
 # ---- servers that misbehave in ways ``sandbox serve`` has no option for -----------------
@@ -282,7 +295,35 @@ def faulty_run(hipaactl: Hipaactl, config: str, log: Path) -> FaultyRun:
     applied = hipaactl("-c", config, "apply", "--auto-approve", "--force")
     verify = hipaactl("-c", config, "audit", "verify")
     planned = hipaactl("-c", config, "plan", "--detailed-exitcode")
-    return FaultyRun(applied, log.exists(), verify, planned)
+    records = tuple(map(json.loads, log.read_text().splitlines())) if log.exists() else ()
+    return FaultyRun(applied, log.exists(), verify, planned, records)
+
+
+def reported_outcomes(report: str) -> dict[str, str]:
+    """Address -> the outcome word of each line of an apply report."""
+    return {address: word for word, address in REPORT_LINE.findall(report)}
+
+
+def disagreements(run: FaultyRun) -> list[str]:
+    """Changes whose reported outcome is not what the change log says of them."""
+    last: dict[str, str] = {}
+    for record in run.log:
+        last[record["address"]] = record["result"]
+    reported = reported_outcomes(run.apply.stdout)
+    found = [
+        f"{address}: reported {word}, logged {last.get(address)}"
+        for address, word in reported.items()
+        if last.get(address) not in LOGGED_AS[word]
+    ]
+    found.extend(f"{a}: logged {last[a]}, not in the report" for a in last if a not in reported)
+    return found
+
+
+def false_successes(run: FaultyRun, truth_plan: Run) -> list[str]:
+    """Changes reported applied that a plan on the calm server still wants to make."""
+    pending = {change["address"] for change in json.loads(truth_plan.stdout)["changes"]}
+    reported = reported_outcomes(run.apply.stdout)
+    return sorted(a for a, word in reported.items() if word == "applied" and a in pending)
 
 
 def says_what_failed(run: Run) -> bool:
@@ -328,7 +369,7 @@ def settle_on_a_calm_server(
     state.write_text(json.dumps(document), encoding="utf-8")
     calm = start_server(state=state)
     config = str(write_config(tmp_path, calm.url))
-    truth = hipaactl("-c", config, "plan", "--detailed-exitcode")
+    truth = hipaactl("-c", config, "plan", "--detailed-exitcode", "--json")
     applied = hipaactl("-c", config, "apply", "--auto-approve", "--force")
     final = hipaactl("-c", config, "plan", "--detailed-exitcode")
     verify = hipaactl("-c", config, "audit", "verify")
@@ -361,6 +402,11 @@ def test_a_faulty_run_converges_or_says_what_failed_and_never_lies(
 
     assert served.injected() > 0  # the fault really happened
     assert_honest(run)
+    # One truth about the apply: the report and the change log agree on every change,
+    # and nothing reported applied is still to be made.
+    assert disagreements(run) == [], run.apply.stdout
+    if "Apply results" in run.apply.stdout:
+        assert false_successes(run, truth) == [], (run.apply.stdout, truth.stdout)
     if scenario.error is not None:
         assert scenario.error in run.apply.output, run.apply.output
     assert users_named(left_behind, NEW_USER) <= 1  # never created twice
@@ -435,9 +481,13 @@ def test_a_write_whose_replies_were_all_lost_is_not_documented_as_failed(
     log = tmp_path / ".hipaactl" / "audit.jsonl"
 
     applied = hipaactl("-c", config, "apply", "--auto-approve", "--force")
-    truth = hipaactl("-c", config, "plan", "--detailed-exitcode")
+    truth = hipaactl("-c", config, "plan", "--json")
 
+    records = list(map(json.loads, log.read_text().splitlines()))
+    sent = {record["address"] for record in records}
+    pending = {change["address"] for change in json.loads(truth.stdout)["changes"]}
     assert applied.code == 1
-    assert truth.code == 0  # every write was in fact made
-    outcomes = [r["result"] for r in map(json.loads, log.read_text().splitlines())]
-    assert "failed" not in outcomes
+    assert sent and not sent & pending  # every write sent was in fact made
+    # (the rest were skipped: what they depend on has an unknown outcome)
+    assert "skipped" in applied.stdout
+    assert "failed" not in [record["result"] for record in records]
