@@ -10,14 +10,17 @@ from pathlib import Path
 from hipaactl.canonical import digest
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
-from hipaactl.errors import ConfigError, ConfigIssue, UsageError
+from hipaactl.errors import ConfigError, ConfigIssue, HipaactlError, StateReadError, UsageError
 from hipaactl.live.inventory import live_resources, state_fingerprint
 from hipaactl.live.read import (
     AccountListener,
+    KindsFor,
     Progress,
     list_accounts,
+    read_agency_or_unread,
     read_live_state,
     read_streamed,
+    unread_reason,
 )
 from hipaactl.live.scope import Scope, classify_accounts, find_exclusion, unmatched_includes
 from hipaactl.model.addresses import AGENCY_ADDRESS, account_address
@@ -30,6 +33,7 @@ from hipaactl.model.targets import (
     nearest,
     unmatched,
 )
+from hipaactl.model.unread import ACCOUNT_LIST_ADDRESS, Unread
 from hipaactl.plan.dependencies import add_safety_dependencies
 from hipaactl.plan.desired import desired_for_account, kinds_to_manage
 from hipaactl.plan.diff import diff_account, diff_agency, sort_changes
@@ -135,15 +139,10 @@ def _read(
     provider: Provider,
     options: PlanOptions,
     *,
-    read_only: frozenset[ResourceKind],
-    only: frozenset[ResourceKind] | None = None,
+    kinds_for: KindsFor,
+    optional_for: KindsFor,
     on_account: AccountListener | None = None,
 ) -> LiveRead:
-    def kinds_for(account_id: int) -> frozenset[ResourceKind]:
-        if only is not None:
-            return only
-        return kinds_to_manage(desired_for_account(config, account_id)) | read_only
-
     parallelism = options.parallelism or config.provider.parallelism
     if not options.targets:
         # A whole plan or check lists accounts page by page while the first ones are
@@ -152,6 +151,7 @@ def _read(
             provider,
             is_managed=lambda info: bool(classify_accounts(config, (info,)).managed),
             kinds_for=kinds_for,
+            optional_for=optional_for,
             read_agency=True,  # untargeted runs always read it, as read_live_state does
             parallelism=parallelism,
             check_listed=lambda accounts: check_declared_accounts(config, accounts),
@@ -169,6 +169,7 @@ def _read(
         scope,
         accounts,
         kinds_for=kinds_for,
+        optional_for=optional_for,
         targets=options.targets,
         parallelism=parallelism,
         progress=options.progress,
@@ -183,9 +184,37 @@ def read_live(
     options: PlanOptions,
     on_account: AccountListener | None = None,
 ) -> LiveRead:
-    """What a plan needs: the managed resources and the read-only facts packs check."""
+    """What a plan needs: the managed resources (a failure to read one fails the run)
+    and the read-only facts packs check (a failure to read one is noted in
+    ``LiveState.unread``: it becomes a manual action "could not read …")."""
     read_only = read_only_resource_kinds(inputs.packs, inputs.config)
-    return _read(inputs.config, provider, options, read_only=read_only, on_account=on_account)
+
+    def managed(account_id: int) -> frozenset[ResourceKind]:
+        return kinds_to_manage(desired_for_account(inputs.config, account_id))
+
+    def optional(account_id: int) -> frozenset[ResourceKind]:
+        return read_only - managed(account_id)
+
+    return _read(
+        inputs.config,
+        provider,
+        options,
+        kinds_for=managed,
+        optional_for=optional,
+        on_account=on_account,
+    )
+
+
+def _refuse_unread_managed(unread: Sequence[str], targets: Sequence[str]) -> None:
+    """A managed field that could not be read fails the plan: nothing is planned."""
+    named = sorted(u for u in unread if is_selected(targets, u)) if targets else sorted(unread)
+    if named:
+        raise StateReadError(
+            f"could not read {len(named)} managed field(s); nothing was planned:\n  "
+            + "\n  ".join(f"{address}: the API reply has no readable value" for address in named),
+            hint="the desired value is computed from this field, so nothing can be planned "
+            "for it; run `hipaactl doctor` to see which fields the API gives",
+        )
 
 
 def _unmatched_targets(missing: Sequence[str], addresses: Sequence[str]) -> UsageError:
@@ -227,20 +256,25 @@ def _dependency_warnings(changes: Sequence[Change], targets: Sequence[str]) -> l
 def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan:
     """Read live state, diff it against the desired state and return the Plan (SPEC section 5).
 
-    Changes are sorted and marked unsafe; with ``options.targets`` only the selected
-    changes and manual actions are kept. Raises StateReadError when live state cannot be
-    read and UsageError when a ``--target`` matches no resource.
+    Changes are sorted, given their safety dependencies and marked unsafe; with
+    ``options.targets`` only the selected changes and manual actions are kept. Raises
+    StateReadError when live state cannot be read or a managed resource or field could
+    not be read (naming each), and UsageError when a ``--target`` matches no resource.
+    Read-only facts that could not be read become manual actions "could not read …".
     """
     config, packs = inputs.config, inputs.packs
     account_changes: list[Change] = []
+    unread: list[str] = []
 
     def diff_as_read(agency: AgencySecurity | None, account: AccountState) -> None:
         # Diffing while the other accounts are in flight hides its CPU behind the reads.
-        account_changes.extend(diff_account(config, packs, agency, account))
+        account_changes.extend(diff_account(config, packs, agency, account, unread))
 
     read = read_live(inputs, provider, options, on_account=diff_as_read)
     live = read.live
-    ordered = sort_changes([*diff_agency(config, live), *account_changes])
+    agency_changes = diff_agency(config, live)
+    _refuse_unread_managed(unread, options.targets)
+    ordered = sort_changes([*agency_changes, *account_changes])
     changes = mark_unsafe(add_safety_dependencies(ordered), live)
     manual, read_only_warnings = evaluate_read_only(
         config, packs, live, read.scope, today=options.clock().date()
@@ -290,8 +324,35 @@ def checked_kinds(packs: Sequence[Pack]) -> frozenset[ResourceKind]:
 def read_live_for_check(
     config: Config, packs: Sequence[Pack], provider: Provider, options: PlanOptions
 ) -> LiveRead:
-    """What check needs: every collection the packs look at, whatever is managed."""
-    return _read(config, provider, options, read_only=frozenset(), only=checked_kinds(packs))
+    """What check needs: every collection the packs look at, whatever is managed.
+
+    Nothing that can't be read stops it (SPEC section 7: a report is always written):
+    the account list, agency security, an account or one of its collections that fails
+    is noted in ``LiveState.unread`` with the provider's reason, and the rules over it
+    are ``error``. A declared account missing from the list is still a ``ConfigError``.
+    """
+    try:
+        accounts = tuple(sorted(provider.list_accounts(), key=lambda a: a.id))
+    except HipaactlError as exc:
+        agency, unread = read_agency_or_unread(provider)
+        listing = Unread(ACCOUNT_LIST_ADDRESS, unread_reason(exc))
+        live = LiveState(agency, (), (), unread=(listing, *unread))
+        return LiveRead(Scope((), (), ()), live)
+    check_declared_accounts(config, accounts)
+    scope = classify_accounts(config, accounts)
+    kinds = checked_kinds(packs)
+    live = read_live_state(
+        provider,
+        scope,
+        accounts,
+        kinds_for=lambda _: frozenset(),
+        optional_for=lambda _: kinds,
+        agency_optional=True,
+        targets=options.targets,
+        parallelism=options.parallelism or config.provider.parallelism,
+        progress=options.progress,
+    )
+    return LiveRead(scope, live)
 
 
 def build_check_report(
@@ -304,7 +365,8 @@ def build_check_report(
     source_uri: str | None = None,
 ) -> Report:
     """Read every managed account's live state the packs look at and report on it.
-    A state that cannot be read raises ``StateReadError``: it is never a report."""
+    What could not be read is reported as ``error`` results naming it and the reason
+    (never a pass); the report is made all the same."""
     read = read_live_for_check(config, packs, provider, options)
     report = build_report(
         config,

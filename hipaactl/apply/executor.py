@@ -115,6 +115,9 @@ class _Run:
     stop: threading.Event
 
     def apply_one(self, change: Change) -> None:
+        if self.stop.is_set():  # after an interrupt nothing starts, dependent or not
+            self.ledger.record(ChangeResult(change, "not_started", "apply was interrupted"))
+            return
         blocked = self.ledger.blocked_by(change)
         if blocked is not None:
             self.ledger.record(ChangeResult(change, "skipped", blocked))
@@ -166,11 +169,11 @@ class _Run:
                 self.recorder.finished(change, outcome, error)
             except HipaactlError as exc:
                 # The log ends at "started": the outcome is unknown to it, and so to us.
-                outcome = "unknown"
                 reason = (
-                    f"outcome unknown — the change log could not record it "
-                    f"({reason or 'applied'}): {exc}"
+                    f"outcome unknown — the API answered {outcome.replace('_', ' ')}, but "
+                    f"the change log could not record it: {exc}"
                 )
+                outcome = "unknown"
             self.ledger.running.pop(change.address, None)
             self.ledger.outcomes[change.address] = ChangeResult(change, outcome, reason)
 

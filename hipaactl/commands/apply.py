@@ -24,7 +24,7 @@ from hipaactl.model.changes import Change
 from hipaactl.pipeline import Inputs
 from hipaactl.plan.planfile import Plan, SavedPlan, ensure_current, read_saved_plan
 from hipaactl.providers.base import Provider
-from hipaactl.report.render.text import NO_CHANGES, render_apply_report, render_plan
+from hipaactl.report.render.text import no_changes_line, render_apply_report, render_plan
 
 CONFIRM_PROMPT = (
     "Do you want to perform these actions?\n"
@@ -134,10 +134,11 @@ def handling_interrupts() -> Iterator[Interrupts]:
 class AuditRecorder:
     """Documents each write in the hash-chained change log.
 
-    ``started`` raises when the log cannot be written, so the write is not made. An
-    outcome that cannot be written (the disk filled up after the write was made) is
-    left to the writer's ``failure``: the report still says what happened, and the
-    open ``started`` record makes the next apply record the outcome as unknown.
+    ``started`` raises when the log cannot be written, so the write is not made. So does
+    ``finished`` when an outcome cannot be written (the disk filled up after the write
+    was made): the engine then reports the change ``unknown`` with what the API answered,
+    as the log will (its open ``started`` record is closed as unknown by the next
+    apply), so the report and the log never disagree.
     """
 
     def __init__(self, writer: AuditWriter) -> None:
@@ -153,11 +154,7 @@ class AuditRecorder:
         """
         if outcome not in ("applied", "failed", "unknown"):
             return
-        try:
-            self.writer.finished(change.address, outcome, change.before, change.after, error)
-        except AuditLogError:
-            if self.writer.failure is None:
-                raise
+        self.writer.finished(change.address, outcome, change.before, change.after, error)
 
 
 def current_plan(
@@ -253,7 +250,7 @@ def plan_and_apply(
         out_styled(render_plan(plan))
     if not plan.changes:
         if saved is not None:
-            out(NO_CHANGES + "\n")
+            out(no_changes_line(plan) + "\n")
         return 0
     refuse_unsafe(plan, request.force)
     provider.check_writes(plan.changes)  # e.g. inferred endpoints without the opt-in

@@ -1,9 +1,9 @@
 """``hipaactl check``: audit live state against the packs and write a compliance report.
 
-Exit 1 when anything could not be evaluated (the report is still written, listing every
-failure), else 3 when a mandatory rule failed or waits for an attestation, else 0.
-A state that could not be read at all raises ``StateReadError`` (exit 1) and writes no
-report: it is never reported as compliant.
+Exit 1 when anything could not be evaluated, else 3 when a mandatory rule failed or waits
+for an attestation, else 0. The report is written in the chosen format every time, even
+when the account list, agency security or accounts could not be read: their results are
+``error`` with the reason, never a pass (SPEC section 7).
 
 With ``--notify URL`` (or ``$HIPAACTL_NOTIFY_URL``) a summary without personal data is
 posted when a rule failed, waits for an attestation or could not be evaluated, and when

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import partial
 
 from hipaactl.errors import HipaactlError, StateReadError
@@ -13,6 +13,7 @@ from hipaactl.model.addresses import AGENCY_ADDRESS, account_address
 from hipaactl.model.changes import KIND_RESOURCE_TYPES
 from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, LiveState, ResourceKind
 from hipaactl.model.targets import wanted
+from hipaactl.model.unread import Unread
 from hipaactl.providers.base import Provider
 
 Progress = Callable[[int, int], None]  # (accounts done, accounts total)
@@ -23,8 +24,21 @@ AccountListener = Callable[[AgencySecurity | None, AccountState], None]
 
 @dataclass(frozen=True)
 class ReadRequest:
+    """What to read of one account: ``kinds`` must be read (a failure fails the run);
+    a failure to read one of ``optional`` is recorded as an ``Unread`` instead, and the
+    rest of the account is still read. Each optional kind is read on its own for that."""
+
     info: AccountInfo
     kinds: frozenset[ResourceKind]
+    optional: frozenset[ResourceKind] = frozenset()
+
+
+@dataclass(frozen=True)
+class AccountRead:
+    """One account as read, and what of it could not be read."""
+
+    state: AccountState
+    unread: tuple[Unread, ...] = ()
 
 
 def _targeted(
@@ -41,15 +55,21 @@ KindsFor = Callable[[int], frozenset[ResourceKind]]
 
 
 def plan_reads(
-    scope: Scope, kinds_for: KindsFor, targets: Sequence[str]
+    scope: Scope,
+    kinds_for: KindsFor,
+    targets: Sequence[str],
+    optional_for: KindsFor | None = None,
 ) -> tuple[ReadRequest, ...]:
-    """What to read of each managed, targeted account: ``kinds_for(account_id)`` narrowed
-    to the targeted resource types. Returns one ``ReadRequest`` per account, by id."""
+    """What to read of each managed, targeted account: ``kinds_for(account_id)`` must be
+    read and ``optional_for(account_id)`` may fail, both narrowed to the targeted
+    resource types. Returns one ``ReadRequest`` per account, by id."""
     requests = []
     for info in scope.managed:
         if not wanted(targets, account_address(info.id)):
             continue
-        requests.append(ReadRequest(info, _targeted(kinds_for(info.id), info.id, targets)))
+        required = _targeted(kinds_for(info.id), info.id, targets)
+        optional = _targeted(optional_for(info.id), info.id, targets) if optional_for else None
+        requests.append(ReadRequest(info, required, (optional or frozenset()) - required))
     return tuple(requests)
 
 
@@ -67,6 +87,57 @@ def _read_agency(provider: Provider) -> AgencySecurity:
         raise StateReadError(f"could not read agency.security: {exc}") from None
 
 
+def unread_reason(exc: HipaactlError) -> str:
+    """A provider error as one line for an ``Unread``: the message, and the hint in
+    parentheses (reports list reasons one per line)."""
+    return exc.message if exc.hint is None else f"{exc.message} (hint: {exc.hint})"
+
+
+def read_agency_or_unread(provider: Provider) -> tuple[AgencySecurity | None, tuple[Unread, ...]]:
+    """Agency security, or ``None`` and the ``Unread`` saying why it could not be read."""
+    try:
+        return provider.read_agency_security(), ()
+    except HipaactlError as exc:
+        return None, (Unread(AGENCY_ADDRESS, unread_reason(exc), None, AGENCY_ADDRESS),)
+
+
+def read_one(provider: Provider, request: ReadRequest) -> AccountRead:
+    """The required kinds in one call (its error propagates, unless nothing is required:
+    then every optional kind is unread for that reason), then each optional kind alone,
+    recording a failure as an ``Unread`` of that collection."""
+    try:
+        state = provider.read_account(request.info, request.kinds)
+    except HipaactlError as exc:
+        if request.kinds:
+            raise
+        address = account_address(request.info.id)
+        return AccountRead(
+            AccountState(info=request.info), (Unread(address, unread_reason(exc), request.info.id),)
+        )
+    unread: list[Unread] = []
+    for kind in sorted(request.optional):
+        resource_type = KIND_RESOURCE_TYPES[kind]
+        try:
+            part = provider.read_account(request.info, frozenset({kind}))
+        except HipaactlError as exc:
+            address = f"{account_address(request.info.id)}.{resource_type}"
+            unread.append(Unread(address, unread_reason(exc), request.info.id, resource_type))
+            continue
+        state = _with_kind(state, part, kind)
+    return AccountRead(state, tuple(unread))
+
+
+_STATE_FIELDS = frozenset(f.name for f in fields(AccountState))
+
+
+def _with_kind(state: AccountState, part: AccountState, kind: ResourceKind) -> AccountState:
+    """``state`` with ``kind`` taken from ``part``; a kind that is no collection (the
+    plan, read into the account's info) comes with ``part``'s info."""
+    if kind in _STATE_FIELDS:
+        return replace(state, **{kind: getattr(part, kind)})
+    return replace(state, info=part.info)
+
+
 def read_accounts(
     provider: Provider,
     requests: Sequence[ReadRequest],
@@ -75,35 +146,71 @@ def read_accounts(
     progress: Progress | None = None,
     on_account: Callable[[AccountState], None] | None = None,
 ) -> tuple[AccountState, ...]:
-    """Read every requested account, sorted by id; if any fails, raise ``StateReadError``
-    naming every one that failed. Queued reads are dropped after an interrupt."""
-    states: list[AccountState] = []
-    failures: list[str] = []
+    """Every requested account, sorted by id (see ``read_accounts_noting_unread``);
+    raises ``StateReadError`` if any optional kind could not be read either."""
+    reads = read_accounts_noting_unread(
+        provider, requests, parallelism=parallelism, progress=progress, on_account=on_account
+    )
+    unread = [u for r in reads for u in r.unread]
+    if unread:
+        raise StateReadError(_unread_message(unread))
+    return tuple(r.state for r in reads)
+
+
+def _unread_message(unread: Sequence[Unread]) -> str:
+    return f"could not read {len(unread)} resource(s):\n  " + "\n  ".join(
+        f"{u.address}: {u.reason}" for u in unread
+    )
+
+
+def read_accounts_noting_unread(
+    provider: Provider,
+    requests: Sequence[ReadRequest],
+    *,
+    parallelism: int,
+    progress: Progress | None = None,
+    on_account: Callable[[AccountState], None] | None = None,
+) -> tuple[AccountRead, ...]:
+    """Read every requested account concurrently, sorted by id; an optional kind that
+    fails is noted in its ``AccountRead``. If a required read fails, raise
+    ``StateReadError`` naming every account that failed. Queued reads are dropped after
+    an interrupt."""
     pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
     try:
-        futures = {pool.submit(provider.read_account, r.info, r.kinds): r for r in requests}
-        for done, future in enumerate(as_completed(futures), start=1):
-            request = futures[future]
-            try:
-                state = future.result()
-            except HipaactlError as exc:
-                failures.append(f"{account_address(request.info.id)}: {exc}")
-            else:
-                states.append(state)
-                if on_account is not None and not failures:
-                    on_account(state)
-            if progress is not None:
-                progress(done, len(requests))
+        futures = {pool.submit(read_one, provider, r): r.info for r in requests}
+        return _collect(futures, progress, on_account)
     finally:
         # After an interrupt or an error, queued reads are dropped, not waited for.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(
+    futures: dict[Future[AccountRead], AccountInfo],
+    progress: Progress | None,
+    on_account: Callable[[AccountState], None] | None,
+) -> tuple[AccountRead, ...]:
+    """Each read as it completes, sorted by id at the end; ``StateReadError`` naming every
+    account whose required reads failed."""
+    reads: list[AccountRead] = []
+    failures: list[str] = []
+    for done, future in enumerate(as_completed(futures), start=1):
+        try:
+            read = future.result()
+        except HipaactlError as exc:
+            failures.append(f"{account_address(futures[future].id)}: {exc}")
+        else:
+            reads.append(read)
+            if on_account is not None and not failures:
+                on_account(read.state)
+        if progress is not None:
+            progress(done, len(futures))
     if failures:
         failures.sort()
         raise StateReadError(
             f"could not read live state of {len(failures)} account(s); nothing was planned:\n  "
             + "\n  ".join(failures)
         )
-    return tuple(sorted(states, key=lambda s: s.id))
+    return tuple(sorted(reads, key=lambda r: r.state.id))
 
 
 def list_accounts(provider: Provider) -> tuple[AccountInfo, ...]:
@@ -125,23 +232,38 @@ def read_live_state(
     kinds_for: KindsFor,
     targets: Sequence[str],
     parallelism: int,
+    optional_for: KindsFor | None = None,
+    agency_optional: bool = False,
     progress: Progress | None = None,
     on_account: AccountListener | None = None,
 ) -> LiveState:
-    """Read agency security (when needed) and ``kinds_for(id)`` of every managed account.
+    """Read agency security (when needed), ``kinds_for(id)`` and ``optional_for(id)`` of
+    every managed account.
 
     Accounts are read concurrently by ``parallelism`` workers; ``progress(done, total)``
     and ``on_account(agency, state)`` are called in the reading thread as each arrives.
-    Raises ``StateReadError`` naming every account (or agency.security) that failed;
-    nothing is returned partially.
+    Raises ``StateReadError`` naming every account (or agency.security, unless
+    ``agency_optional``) whose required reads failed; nothing is returned partially. What
+    optional reads could not get is in ``LiveState.unread``, with the reason.
     """
-    requests = plan_reads(scope, kinds_for, targets)
-    agency = _read_agency(provider) if needs_agency(requests, targets) else None
+    requests = plan_reads(scope, kinds_for, targets, optional_for)
+    agency: AgencySecurity | None = None
+    unread: tuple[Unread, ...] = ()
+    if needs_agency(requests, targets) or agency_optional:
+        if agency_optional:
+            agency, unread = read_agency_or_unread(provider)
+        else:
+            agency = _read_agency(provider)
     listener = None if on_account is None else partial(on_account, agency)
-    accounts = read_accounts(
+    reads = read_accounts_noting_unread(
         provider, requests, parallelism=parallelism, progress=progress, on_account=listener
     )
-    return LiveState(agency_security=agency, all_accounts=all_accounts, accounts=accounts)
+    return LiveState(
+        agency_security=agency,
+        all_accounts=all_accounts,
+        accounts=tuple(r.state for r in reads),
+        unread=(*unread, *(u for r in reads for u in r.unread)),
+    )
 
 
 def account_pages(provider: Provider) -> Iterator[tuple[AccountInfo, ...]]:
@@ -161,6 +283,7 @@ def read_streamed(
     kinds_for: KindsFor,
     read_agency: bool,
     parallelism: int,
+    optional_for: KindsFor | None = None,
     check_listed: Callable[[tuple[AccountInfo, ...]], None] | None = None,
     progress: Progress | None = None,
     on_account: AccountListener | None = None,
@@ -169,14 +292,16 @@ def read_streamed(
     page arrives, so listing overlaps reading (SPEC section 10); agency security (when
     ``read_agency``) is read alongside. ``check_listed(all accounts)`` runs once the list
     is complete and may raise to stop the run; reads in flight are then dropped.
+    ``optional_for(id)`` are read as in ``read_one``: a failure is noted in
+    ``LiveState.unread``.
 
     ``progress(done, total so far)`` and ``on_account(agency, state)`` are called in this
     thread as accounts arrive. Raises ``StateReadError`` naming the list, agency.security
-    or every account that failed; nothing is returned partially.
+    or every account whose required reads failed; nothing is returned partially.
     """
     pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
     listed: list[AccountInfo] = []
-    futures: dict[Future[AccountState], AccountInfo] = {}
+    futures: dict[Future[AccountRead], AccountInfo] = {}
     try:
         agency_future = pool.submit(provider.read_agency_security) if read_agency else None
         try:
@@ -184,18 +309,29 @@ def read_streamed(
                 listed.extend(page)
                 for info in page:
                     if is_managed(info):
-                        futures[pool.submit(provider.read_account, info, kinds_for(info.id))] = info
+                        required = kinds_for(info.id)
+                        optional = (
+                            optional_for(info.id) if optional_for else frozenset()
+                        ) - required
+                        request = ReadRequest(info, required, optional)
+                        futures[pool.submit(read_one, provider, request)] = info
         except HipaactlError as exc:
             raise StateReadError(f"could not list accounts: {exc}") from None
         all_accounts = tuple(sorted(listed, key=lambda a: a.id))
         if check_listed is not None:
             check_listed(all_accounts)
         agency = _agency_result(agency_future)
-        states = _collect(futures, agency, progress, on_account)
+        listener = None if on_account is None else partial(on_account, agency)
+        reads = _collect(futures, progress, listener)
     finally:
         # After an interrupt or an error, queued reads are dropped, not waited for.
         pool.shutdown(wait=True, cancel_futures=True)
-    return LiveState(agency_security=agency, all_accounts=all_accounts, accounts=states)
+    return LiveState(
+        agency_security=agency,
+        all_accounts=all_accounts,
+        accounts=tuple(r.state for r in reads),
+        unread=tuple(u for r in reads for u in r.unread),
+    )
 
 
 def _agency_result(future: Future[AgencySecurity] | None) -> AgencySecurity | None:
@@ -205,31 +341,3 @@ def _agency_result(future: Future[AgencySecurity] | None) -> AgencySecurity | No
         return future.result()
     except HipaactlError as exc:
         raise StateReadError(f"could not read agency.security: {exc}") from None
-
-
-def _collect(
-    futures: dict[Future[AccountState], AccountInfo],
-    agency: AgencySecurity | None,
-    progress: Progress | None,
-    on_account: AccountListener | None,
-) -> tuple[AccountState, ...]:
-    states: list[AccountState] = []
-    failures: list[str] = []
-    for done, future in enumerate(as_completed(futures), start=1):
-        try:
-            state = future.result()
-        except HipaactlError as exc:
-            failures.append(f"{account_address(futures[future].id)}: {exc}")
-        else:
-            states.append(state)
-            if on_account is not None and not failures:
-                on_account(agency, state)
-        if progress is not None:
-            progress(done, len(futures))
-    if failures:
-        failures.sort()
-        raise StateReadError(
-            f"could not read live state of {len(failures)} account(s); nothing was planned:\n  "
-            + "\n  ".join(failures)
-        )
-    return tuple(sorted(states, key=lambda s: s.id))

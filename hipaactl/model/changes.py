@@ -70,9 +70,11 @@ class Change:
 
 @dataclass(frozen=True)
 class ManualAction:
-    """A read-only fact that breaks a rule: only a person can fix it."""
+    """A read-only fact that breaks a rule, or that a rule checks and could not be read
+    (``unread``; SPEC section 5): only a person can fix or check it."""
 
     address: str
     rule_ids: tuple[str, ...]
     remediation: tuple[str, ...]
     message: str
+    unread: bool = False

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, TypeVar
 
+from hipaactl.model.unread import Unread
+
 TwoFactor = Literal["every_login", "every_30_days", "off"]
 TranscriptionMode = Literal["standard", "secure", "enhanced"]
 RedactionSchedule = Literal["off", "manual", "daily", "30_days", "60_days", "90_days"]
@@ -244,11 +246,13 @@ class AccountState:
 
 @dataclass(frozen=True, slots=True)
 class LiveState:
-    """Everything one run read: the agency, every listed account, and the managed ones."""
+    """Everything one run read: the agency, every listed account, and the managed ones;
+    ``unread`` names what it needed and could not read, with the reason."""
 
     agency_security: AgencySecurity | None
     all_accounts: tuple[AccountInfo, ...]
     accounts: tuple[AccountState, ...] = field(default=())
+    unread: tuple[Unread, ...] = field(default=())
 
     def account(self, account_id: int) -> AccountState | None:
         """The managed account read with ``account_id``, or None if it was not read."""

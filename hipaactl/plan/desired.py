@@ -15,6 +15,7 @@ from hipaactl.config.model import AccountDesired, Config
 from hipaactl.model.addresses import AGENCY_ADDRESS, resource_address
 from hipaactl.model.changes import ResourceType
 from hipaactl.model.state import AccountState, AgencySecurity, ResourceKind, recognized
+from hipaactl.model.unread import is_unread
 from hipaactl.policy.model import Pack
 from hipaactl.policy.phi import is_phi, phi_fields_for
 
@@ -54,8 +55,13 @@ class DesiredUsers:
 
 @dataclass(frozen=True)
 class DesiredAccount:
+    """One account's desired resources and users; ``unread`` holds the addresses of
+    managed fields whose desired value depends on a live value that could not be read
+    (a field list's ``fields``), so nothing can be planned for them."""
+
     resources: tuple[DesiredResource, ...]
     users: DesiredUsers | None
+    unread: tuple[str, ...] = ()
 
 
 def desired_for_account(config: Config, account_id: int) -> AccountDesired:
@@ -154,6 +160,17 @@ def _login_required(config: Config, agency: AgencySecurity | None) -> tuple[bool
     return declared, declared != live_value
 
 
+def _unread_field_lists(config: Config, account: AccountState) -> list[str]:
+    """Managed notifications (``phi_fields = "strip"``) whose ``fields`` could not be read."""
+    if desired_for_account(config, account.id).phi_fields != "strip":
+        return []
+    return [
+        f"{resource_address(account.id, 'notification', item.id)}.fields"
+        for item in account.notifications or ()
+        if is_unread(item.fields)
+    ]
+
+
 def _field_list_resources(
     config: Config, packs: Sequence[Pack], agency: AgencySecurity | None, account: AccountState
 ) -> list[DesiredResource]:
@@ -169,7 +186,7 @@ def _field_list_resources(
     # stripped; a trigger that sends PHI is a manual action.
     for item in account.notifications or ():
         if item.fields is None:
-            continue  # fields not readable: nothing to compute from (check reports it)
+            continue  # not readable: nothing to compute from (``_unread_field_lists``)
         kept = tuple(f for f in item.fields if not is_phi(f, phi))
         removed = sorted(set(item.fields) - set(kept))
         keeps_login_field = login_planned and any(f.lower() == "recording_url" for f in kept)
@@ -273,4 +290,4 @@ def resolve_account(
         *_field_list_resources(config, packs, agency, account),
     ]
     users = _desired_users(config, account) if account.users is not None else None
-    return DesiredAccount(tuple(resources), users)
+    return DesiredAccount(tuple(resources), users, tuple(_unread_field_lists(config, account)))

@@ -157,7 +157,9 @@ def diff_resources(
     resources: Iterable[DesiredResource], live_index: Mapping[str, LiveResource]
 ) -> list[Change]:
     """One update per desired resource whose live values differ, for the fields declared;
-    resources absent from ``live_index`` (by address) give no change.
+    resources absent from ``live_index`` (by address) give no change. A field missing
+    from the object read is a change from an unknown value, which the unsafe guard
+    names (SPEC section 3).
     """
     changes = []
     for resource in resources:
@@ -180,11 +182,20 @@ def diff_agency(config: Config, live: LiveState) -> list[Change]:
 
 
 def diff_account(
-    config: Config, packs: Sequence[Pack], agency: AgencySecurity | None, account: AccountState
+    config: Config,
+    packs: Sequence[Pack],
+    agency: AgencySecurity | None,
+    account: AccountState,
+    unread: list[str] | None = None,
 ) -> list[Change]:
     """One account's changes (unsorted), so accounts can be diffed as they are read;
-    ``agency`` is live agency security."""
+    ``agency`` is live agency security. ``unread`` (when given) is extended with the
+    addresses of managed fields whose desired value can't be computed because what it
+    is computed from could not be read (a notification's ``fields``; SPEC section 5: the
+    plan must then fail, naming them)."""
     desired = resolve_account(config, packs, agency, account)
+    if unread is not None:
+        unread.extend(desired.unread)
     index = {r.address: r for r in account_resources(account)}
     changes = diff_resources(desired.resources, index)
     if desired.users is not None:

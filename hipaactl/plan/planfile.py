@@ -61,7 +61,13 @@ class Plan:
             "change": actions.count("update"),
             "destroy": actions.count("delete"),
             "manual": len(self.manual_actions),
+            "unread": sum(1 for m in self.manual_actions if m.unread),
         }
+
+    @property
+    def all_read(self) -> bool:
+        """Every value the plan needed was read: only then may it say "No changes"."""
+        return not any(m.unread for m in self.manual_actions)
 
 
 def change_document(change: Change) -> dict[str, Any]:
@@ -85,6 +91,7 @@ def manual_action_document(action: ManualAction) -> dict[str, Any]:
         "rule_ids": list(action.rule_ids),
         "message": action.message,
         "remediation": list(action.remediation),
+        "unread": action.unread,
     }
 
 
@@ -247,6 +254,7 @@ def _manual_from_document(item: Mapping[str, Any]) -> ManualAction:
         rule_ids=tuple(item.get("rule_ids", ())),
         remediation=tuple(item.get("remediation", ())),
         message=item.get("message", ""),
+        unread=bool(item.get("unread", False)),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 from hipaactl.config.model import Config
 from hipaactl.model.addresses import AGENCY_ADDRESS, account_address
+from hipaactl.model.unread import ACCOUNT_LIST_ADDRESS
 from hipaactl.policy.model import (
     Condition,
     ErrorKind,
@@ -128,27 +129,50 @@ class _Unknown:
 
 
 Outcome = bool | _Unknown
+# Collections that were not read: (account id or None, resource type), or a mapping of
+# them to the reason.
+Unread = Collection[tuple[int | None, str]] | Mapping[tuple[int | None, str], str | None]
+UNREAD_PREFIX = "cannot evaluate: "
+# Why a field of a view is missing in live mode: the mapping found no value it could read.
+FIELD_REASON = "the API reply has no readable value for it"
 
 
 class _Index:
-    """Views by type, and by (account, type) for quantifiers."""
+    """Views by type, and by (account, type) for quantifiers; and the collections that
+    were not read, with the reason when known."""
 
-    def __init__(self, views: Sequence[ResourceView], unread: Collection[tuple[int | None, str]]):
+    def __init__(self, views: Sequence[ResourceView], unread: Unread):
         self.by_type: dict[str, list[ResourceView]] = defaultdict(list)
         self.by_account: dict[tuple[int | None, str], list[ResourceView]] = defaultdict(list)
         for view in views:
             self.by_type[view.resource_type].append(view)
             self.by_account[(view.account_id, view.resource_type)].append(view)
-        self.unread = frozenset(unread)
+        self.unread: dict[tuple[int | None, str], str | None] = (
+            dict(unread) if isinstance(unread, Mapping) else dict.fromkeys(unread)
+        )
 
     def quantified(self, over: str, account_id: int | None) -> list[ResourceView] | _Unknown:
         if over == "agency.security":
             if (None, over) in self.unread:
-                return _Unknown("agency.security was not read", "unread")
+                return _Unknown(could_not_read(AGENCY_ADDRESS, self.unread[(None, over)]), "unread")
             return self.by_type.get(over, [])
         if (account_id, over) in self.unread:
-            return _Unknown(f"{over} of account {account_id} was not read", "unread")
+            address = unread_address(account_id, over)
+            return _Unknown(could_not_read(address, self.unread[(account_id, over)]), "unread")
         return self.by_account.get((account_id, over), [])
+
+
+def unread_address(account_id: int | None, resource_type: str) -> str:
+    """The address of a collection that was not read; with no account, the agency's
+    security settings or (for account resources) the account list."""
+    if account_id is None:
+        return AGENCY_ADDRESS if resource_type == AGENCY_ADDRESS else ACCOUNT_LIST_ADDRESS
+    return f"{account_address(account_id)}.{resource_type}"
+
+
+def could_not_read(what: str, reason: str | None = None) -> str:
+    """The one wording of unread data, in check results and plan manual actions."""
+    return f"could not read {what}" + (f": {reason}" if reason else "")
 
 
 @dataclass(frozen=True)
@@ -169,11 +193,13 @@ def evaluate(
     refs: RefResolver,
     *,
     mode: Mode = "live",
-    unread: Collection[tuple[int | None, str]] = frozenset(),
+    unread: Unread = frozenset(),
 ) -> tuple[RuleResult, ...]:
     """Every rule of ``packs`` over every view of its resource type, sorted by
-    (rule id, address). ``unread`` names collections that were not read: rules over
-    them are ``error`` in live mode, never a pass."""
+    (rule id, address). ``unread`` names collections that were not read (with the
+    reason, when a mapping): rules over them are ``error`` in live mode, never a pass;
+    so are rules over a field that could not be read. An error's message is
+    ``UNREAD_PREFIX`` + ``could_not_read(...)``."""
     index = _Index(views, unread)
     results: list[RuleResult] = []
     for pack in packs:
@@ -187,15 +213,17 @@ def evaluate(
     return tuple(sorted(results, key=lambda r: (r.rule.id, r.address)))
 
 
-def _unread_results(rule: Rule, unread: frozenset[tuple[int | None, str]]) -> list[RuleResult]:
+def _unread_results(
+    rule: Rule, unread: Mapping[tuple[int | None, str], str | None]
+) -> list[RuleResult]:
     missing = sorted(
         (aid for aid, resource_type in unread if resource_type == rule.resource),
         key=lambda aid: -1 if aid is None else aid,
     )
     results = []
     for aid in missing:
-        address = AGENCY_ADDRESS if aid is None else f"{account_address(aid)}.{rule.resource}"
-        message = f"cannot evaluate: {address} was not read"
+        address = unread_address(aid, rule.resource)
+        message = UNREAD_PREFIX + could_not_read(address, unread[(aid, rule.resource)])
         results.append(RuleResult(rule, address, "error", message, error_kind="unread"))
     return results
 
@@ -210,7 +238,7 @@ def _evaluate_view(rule: Rule, view: ResourceView, index: _Index, ctx: _Context)
         if isinstance(outcome, _Unknown):
             unknown.append(outcome)
     if unknown:
-        message = "cannot evaluate: " + "; ".join(u.reason for u in unknown)
+        message = UNREAD_PREFIX + "; ".join(dict.fromkeys(u.reason for u in unknown))
         return RuleResult(rule, view.address, "error", message, error_kind=_kind(unknown))
     return _check(rule, view, ctx)
 
@@ -229,7 +257,7 @@ def _missing(field: str, view: ResourceView, where: str) -> _Unknown:
     recognise, or it did not show the field at all."""
     if field in view.unrecognized:
         return _Unknown(f"{field}{where} is a value hipaactl does not recognise", "unrecognized")
-    return _Unknown(f"{field}{where} is not known", "unexposed")
+    return _Unknown(could_not_read(f"{field}{where}", FIELD_REASON), "unexposed")
 
 
 def _holds(condition: Condition, view: ResourceView, index: _Index, ctx: _Context) -> Outcome:
@@ -238,7 +266,7 @@ def _holds(condition: Condition, view: ResourceView, index: _Index, ctx: _Contex
     over = index.quantified(condition.over, view.account_id)
     if isinstance(over, _Unknown):
         return over
-    outcomes = [_test(condition, other, ctx) for other in over]
+    outcomes = [_test(condition, other, ctx, f" of {other.address}") for other in over]
     unknown = next((o for o in outcomes if isinstance(o, _Unknown)), None)
     if condition.quantifier == "any":
         if any(o is True for o in outcomes):
@@ -249,9 +277,11 @@ def _holds(condition: Condition, view: ResourceView, index: _Index, ctx: _Contex
     return unknown if unknown is not None else True  # all over nothing is true
 
 
-def _test(condition: Condition, view: ResourceView, ctx: _Context) -> Outcome:
+def _test(condition: Condition, view: ResourceView, ctx: _Context, where: str = "") -> Outcome:
+    """``condition`` on ``view``; ``where`` names the view when it is not the one the
+    result is about (a quantifier's), so an unreadable field is named once."""
     if condition.field not in view.values:
-        return _missing(condition.field, view, f" of {view.address}")
+        return _missing(condition.field, view, where)
     actual = _folded(condition, view.values[condition.field])
     return _compare(condition.op, actual, ctx.values(condition.value))
 
@@ -324,7 +354,7 @@ def _check(rule: Rule, view: ResourceView, ctx: _Context) -> RuleResult:
     check = rule.check
     if check.field not in view.values:
         missing = _missing(check.field, view, "")
-        message = f"cannot evaluate: {missing.reason}"
+        message = UNREAD_PREFIX + missing.reason
         return RuleResult(rule, view.address, "error", message, error_kind=missing.kind)
     actual = _folded(check, view.values[check.field])
     expected = ctx.values(check.value)

@@ -17,7 +17,7 @@ from hipaactl.config.model import Config
 from hipaactl.live.scope import Scope
 from hipaactl.model.changes import ManualAction
 from hipaactl.model.state import LiveState, recognized
-from hipaactl.policy.evaluate import ConfigRefs, evaluate
+from hipaactl.policy.evaluate import UNREAD_PREFIX, ConfigRefs, evaluate
 from hipaactl.policy.facts import attest_facts
 from hipaactl.policy.model import READ_ONLY_RESOURCES, Pack, RuleResult
 from hipaactl.policy.overrides import apply_overrides
@@ -28,7 +28,7 @@ from hipaactl.policy.views import (
     unread_collections,
 )
 
-_FAILED = frozenset({"fail", "manual"})
+_MANUAL_STATUSES = frozenset({"fail", "manual", "error"})
 # Unclassified accounts are a config fix (scope), reported by check, not a manual action.
 _NOT_MANUAL = frozenset({"account"})
 
@@ -136,21 +136,36 @@ def evaluate_read_only(
     )
     refs = ConfigRefs(config, declared if declared is not None else live_login)
     views = live_views(config, live, scope, today=today, packs=packs, types=types)
-    unread = frozenset(u for u in unread_collections(live, scope) if u[1] in types)
+    # Only reads that failed: a plan leaves some collections unread on purpose (outside
+    # --target, or integrations with no [integrations] declared).
+    unread = {
+        (u.account_id, u.resource_type): u.reason for u in live.unread if u.resource_type in types
+    }
     results = evaluate(read_only, views, refs, mode="live", unread=unread)
+    # A fact a person attested is not "could not read" (SPEC section 7); its warnings
+    # are check's and validate's to give.
+    results, _ = attest_facts(
+        results,
+        config.attestations.facts,
+        packs,
+        today=today,
+        max_age_days=attestation_max_age_days(packs, config),
+    )
     # Overrides are matched against every rule, so none is reported as unknown here.
     waived, warnings = apply_overrides(results, config.overrides, packs, today=today)
     return manual_actions(waived), warnings
 
 
 def manual_actions(results: Sequence[RuleResult]) -> tuple[ManualAction, ...]:
-    """Failed or manual results on read-only facts, one action per address, sorted.
-    Waived results are left out: the override is the reviewed decision about them."""
+    """Failed, manual or unreadable (``error``) results on read-only facts, one action
+    per address, sorted. An unreadable fact is an action "could not read …" with the
+    reason (SPEC section 5): a plan never hides it. Waived results are left out: the
+    override is the reviewed decision about them."""
     by_address: dict[str, list[RuleResult]] = defaultdict(list)
     for result in results:
         resource = result.rule.resource
         if (
-            result.status in _FAILED
+            result.status in _MANUAL_STATUSES
             and not result.waived
             and resource in READ_ONLY_RESOURCES
             and resource not in _NOT_MANUAL
@@ -159,11 +174,18 @@ def manual_actions(results: Sequence[RuleResult]) -> tuple[ManualAction, ...]:
     return tuple(_manual_action(address, by_address[address]) for address in sorted(by_address))
 
 
+def _manual_message(result: RuleResult) -> str:
+    if result.status == "error":
+        return result.message.removeprefix(UNREAD_PREFIX)
+    return result.message
+
+
 def _manual_action(address: str, results: list[RuleResult]) -> ManualAction:
     ordered = sorted(results, key=lambda r: r.rule.id)
     return ManualAction(
         address=address,
         rule_ids=tuple(dict.fromkeys(r.rule.id for r in ordered)),
         remediation=tuple(dict.fromkeys(r.rule.remediation for r in ordered)),
-        message="; ".join(dict.fromkeys(r.message for r in ordered)),
+        message="; ".join(dict.fromkeys(_manual_message(r) for r in ordered)),
+        unread=any(r.status == "error" for r in ordered),
     )

@@ -33,6 +33,7 @@ from hipaactl.model.state import (
     User,
     Webhook,
 )
+from hipaactl.model.unread import ACCOUNT_LIST_ADDRESS, is_unread
 from hipaactl.policy.model import Pack, ResourceView
 
 DEFAULTS_PREFIX = "defaults"
@@ -178,7 +179,9 @@ def _view(
 ) -> ResourceView:
     # None means "not declared" or "not readable", and an unrecognised live value is not
     # evaluated either: such fields are left out, so rules over them are ``error``.
-    known = {k: v for k, v in values.items() if v is not None and not isinstance(v, Unrecognized)}
+    known = {
+        k: v for k, v in values.items() if not is_unread(v) and not isinstance(v, Unrecognized)
+    }
     unrecognized = frozenset(k for k, v in values.items() if isinstance(v, Unrecognized))
     return ResourceView(resource_type, address, account_id, known, unrecognized)
 
@@ -308,13 +311,15 @@ def live_views(
     return tuple(v for v in views if types is None or v.resource_type in types)
 
 
-def unread_collections(live: LiveState, scope: Scope) -> frozenset[tuple[int | None, str]]:
+def unread_collections(live: LiveState, scope: Scope) -> dict[tuple[int | None, str], str | None]:
     """(account id, resource type) of every collection a managed account did not have
-    read; the agency's security settings are ``(None, "agency.security")``. Rules over
-    them are ``error``, never a pass."""
-    unread: set[tuple[int | None, str]] = set()
+    read, mapped to the reason when a read failed (``LiveState.unread``); the agency's
+    security settings are ``(None, "agency.security")``, and when the account list could
+    not be read, every account resource type is ``(None, type)``. Rules over them are
+    ``error``, never a pass."""
+    unread: dict[tuple[int | None, str], str | None] = {}
     if live.agency_security is None:
-        unread.add((None, "agency.security"))
+        unread[(None, "agency.security")] = None
     states = {state.id: state for state in live.accounts}
     for info in scope.managed:
         state = states.get(info.id)
@@ -322,8 +327,17 @@ def unread_collections(live: LiveState, scope: Scope) -> frozenset[tuple[int | N
             if kind == "plan" and info.plan is not None:
                 continue  # the account list gave it
             if state is None or getattr(state, kind) is None:
-                unread.add((info.id, resource_type))
-    return frozenset(unread)
+                unread[(info.id, resource_type)] = None
+    for item in live.unread:
+        if item.address == ACCOUNT_LIST_ADDRESS:
+            for resource_type in (*KIND_RESOURCE_TYPES.values(), "plan", "account"):
+                unread[(None, resource_type)] = item.reason
+        elif item.resource_type is not None:
+            unread[(item.account_id, item.resource_type)] = item.reason
+        else:  # a whole account: every collection of it
+            for resource_type in KIND_RESOURCE_TYPES.values():
+                unread[(item.account_id, resource_type)] = item.reason
+    return unread
 
 
 def _security_view(security: AgencySecurity) -> ResourceView:

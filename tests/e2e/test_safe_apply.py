@@ -4,8 +4,10 @@ any reason writes nothing, its change log head included (item 5)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from hipaactl.apply.audit_log import read_log
 from hipaactl.apply.lock import ApplyLock
 from hipaactl.providers.sandbox.backend import SandboxBackend
 from hipaactl.providers.sandbox.generate import generate_agency
@@ -23,21 +26,23 @@ from hipaactl.providers.sandbox.server import (
     SandboxServer,
     Simulator,
 )
-from tests.e2e.conftest import Run, StartServer, write_config
+from tests.apply.full_disk import fill_disk_at
+from tests.e2e.conftest import ACCESS_KEY, SECRET_KEY, Run, StartServer, write_config
 from tests.e2e.processes import serve_simulator
 
 Hipaactl = Callable[..., Run]
 SETTINGS = "account[1001].settings"
 
 
-class FailingSettingsWrites(Simulator):
-    """Every write to an account's settings is refused (422, never retried)."""
+class RefusedWrites(Simulator):
+    """Every write to a path ending in ``suffix`` is refused (422, never retried)."""
 
-    def __init__(self, backend: SandboxBackend) -> None:
-        super().__init__(backend, credentials=ExpectedCredentials())
+    def __init__(self, backend: SandboxBackend, suffix: str) -> None:
+        super().__init__(backend, credentials=ExpectedCredentials(ACCESS_KEY, SECRET_KEY))
+        self._suffix = suffix
 
     def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
-        if method == "PUT" and urlsplit(target).path.endswith("/settings"):
+        if method == "PUT" and urlsplit(target).path.endswith(self._suffix):
             return Response(422, {"status": "error", "reason": "settings are locked"})
         return super().respond(method, target, authorization, body)
 
@@ -59,9 +64,9 @@ def stack() -> Iterator[ExitStack]:
         yield servers
 
 
-def serve(document: dict[str, Any], stack: ExitStack) -> SandboxServer:
+def serve(document: dict[str, Any], stack: ExitStack, suffix: str = "/settings") -> SandboxServer:
     def simulator(url: str) -> Simulator:
-        return FailingSettingsWrites(SandboxBackend(document, base_url=url))
+        return RefusedWrites(SandboxBackend(document, base_url=url), suffix)
 
     return stack.enter_context(serve_simulator(simulator))
 
@@ -100,6 +105,30 @@ def test_recording_is_skipped_when_the_encryption_it_needs_failed(
     outcomes = log_outcomes(tmp_path / ".hipaactl" / "audit.jsonl")
     assert outcomes[SETTINGS] == ["started", "failed"]
     assert not any(address in outcomes for address in profile_addresses)
+
+
+def test_a_notification_keeping_recording_url_waits_for_login_to_be_required(
+    tmp_path: Path, stack: ExitStack, hipaactl: Hipaactl
+) -> None:
+    # recording_url is PHI unless login is required to hear recordings: the plan keeps it
+    # only because agency.security turns that on, so the change must wait for it.
+    document = generate_agency(1, seed=1)
+    document["agency"]["security"]["require_login_for_recordings"] = False
+    notification = document["accounts"][0]["notifications"][0]
+    notification["fields"] = ["recording_url", "caller_name", "call_start"]
+    server = serve(document, stack, suffix="/agency/security")
+    config = str(write_config(tmp_path, server.url))
+
+    applied = hipaactl("-c", config, "apply", "--auto-approve", "--force")
+
+    address = f'account[1001].notification["{notification["id"]}"]'
+    assert "FAILED      update agency.security: " in applied.stdout
+    assert f"skipped     update {address}: depends on agency.security, which was failed" in (
+        applied.stdout
+    )
+    left = server.simulator.backend.snapshot()["accounts"][0]["notifications"][0]
+    assert left["fields"] == notification["fields"]
+    assert applied.code == 1
 
 
 def test_the_plan_shows_the_order_dependency(
@@ -204,3 +233,65 @@ def test_a_refused_apply_writes_no_change_log_and_no_head(
     assert after == before
     if reason != "stale plan":  # that one changed live state on purpose, by hand
         assert server.simulator.backend.snapshot() == live_before
+
+
+class AnsweringTerminal(io.StringIO):
+    """A terminal on stdin: what the user types is its initial text."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_an_apply_the_user_declines_writes_nothing(
+    tmp_path: Path,
+    start_server: StartServer,
+    hipaactl: Hipaactl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = start_server(accounts=1, seed=3)
+    config = str(write_config(tmp_path, server.url))
+    live_before = server.simulator.backend.snapshot()
+    monkeypatch.setattr("sys.stdin", AnsweringTerminal("no\n"))
+
+    declined = hipaactl("-c", config, "apply", "--force")
+
+    assert declined.code == 1, declined.output
+    assert "Apply cancelled; nothing was changed." in declined.stderr
+    assert not (tmp_path / ".hipaactl" / "audit.jsonl").exists()
+    assert not (tmp_path / ".hipaactl" / "audit.head").exists()
+    assert server.simulator.backend.snapshot() == live_before
+
+
+def test_a_full_disk_on_an_outcome_is_reported_as_the_log_will_show_it(
+    tmp_path: Path,
+    start_server: StartServer,
+    hipaactl: Hipaactl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The second record is the first change's outcome: the write was made, its outcome
+    # can't be logged. The report says unknown (with what the API answered), and the
+    # next apply closes the open start as unknown: one truth about that change.
+    server = start_server(accounts=1, seed=3)
+    config = str(write_config(tmp_path, server.url, parallelism=1))
+    log = tmp_path / ".hipaactl" / "audit.jsonl"
+    with monkeypatch.context() as full:
+        fill_disk_at(full, 2)
+        run = hipaactl("-c", config, "apply", "--auto-approve", "--force")
+    logged = [(r["address"], r["result"]) for r in read_log(log)]
+    again = hipaactl("-c", config, "apply", "--auto-approve", "--force")
+    closed = [(r["address"], r["result"]) for r in read_log(log)][len(logged)]
+
+    ((address, result),) = logged
+    assert result == "started"
+    assert run.code == 1, run.output
+    assert re.search(
+        rf"^  UNKNOWN +\w+ {re.escape(address)}: outcome unknown — the API answered applied, "
+        "but the change log could not record it",
+        run.stdout,
+        re.MULTILINE,
+    ), run.stdout
+    assert "applied" not in [
+        line.split()[0] for line in run.stdout.splitlines() if line.startswith("  ")
+    ]
+    assert closed == (address, "unknown")
+    assert again.code == 0, again.output

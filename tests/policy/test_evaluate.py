@@ -196,7 +196,7 @@ def test_quantifier_over_unread_collection_is_an_error() -> None:
     unread = frozenset({(1, "call_settings")})
     (result,) = run(enc_pack(), settings_view(encrypted_recordings=False), unread=unread)
     assert result.status == "error"
-    assert "call_settings of account 1 was not read" in result.message
+    assert result.message == "cannot evaluate: could not read account[1].call_settings"
 
 
 def test_an_unread_collection_outweighs_an_unknown_field_in_the_error_kind() -> None:

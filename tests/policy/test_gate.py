@@ -150,15 +150,20 @@ def test_manual_actions_come_from_read_only_facts() -> None:
     scope = classify_accounts(world, state.all_accounts)
     results, _ = evaluate_live(world, CURRENT, state, scope, today=TODAY)
     actions = manual_actions(results)
-    # Not here: the fixable settings of 1002, the unclassified account 1999 (scope), and
-    # the number whose eligibility could not be read (an error, not a manual action).
-    assert [(a.address, a.rule_ids) for a in actions] == [
-        ('account[1001].number["TPN2"]', ("CTM-NUM-01",)),
-        ("account[1001].plan", ("CTM-PLAN-01",)),
-        ("attestation.baa", ("CTM-BAA-01",)),
-        ("attestation.individual_logins", ("CTM-LOGIN-01",)),
+    # Not here: the fixable settings of 1002 and the unclassified account 1999 (scope).
+    # Facts that could not be read are named, never hidden (SPEC section 5): the number
+    # whose eligibility is unknown.
+    assert [(a.address, a.rule_ids, a.unread) for a in actions] == [
+        ('account[1001].number["TPN1"]', ("CTM-NUM-01",), True),
+        ('account[1001].number["TPN2"]', ("CTM-NUM-01",), False),
+        ("account[1001].plan", ("CTM-PLAN-01",), False),
+        ("attestation.baa", ("CTM-BAA-01",), False),
+        ("attestation.individual_logins", ("CTM-LOGIN-01",), False),
     ]
-    plan_action = actions[1]
+    assert actions[0].message == (
+        "could not read hipaa_eligible: the API reply has no readable value for it"
+    )
+    plan_action = actions[2]
     assert plan_action.message.startswith('plan is "starter"')
     assert plan_action.remediation[0].startswith("Account Settings > Plan")
 

@@ -18,6 +18,7 @@ from hipaactl.config.model import (
 )
 from hipaactl.live.scope import classify_accounts
 from hipaactl.model.state import AccountState, LiveState, Unrecognized
+from hipaactl.model.unread import ACCOUNT_LIST_ADDRESS, Unread
 from hipaactl.policy.model import ResourceView
 from hipaactl.policy.views import (
     FIELD_DOCS,
@@ -269,3 +270,29 @@ def test_every_field_rules_can_check_is_documented() -> None:
     assert {t: set(f) for t, f in FIELD_DOCS.items()} == {
         t: set(f) for t, f in RESOURCE_FIELDS.items()
     }
+
+
+def test_unread_collections_carry_the_reason_they_could_not_be_read() -> None:
+    state = LiveState(
+        agency_security=None,
+        all_accounts=(info(1001), info(1002)),
+        accounts=(AccountState(info=info(1001), settings=settings()), AccountState(info(1002))),
+        unread=(
+            Unread("agency.security", "HTTP 404", None, "agency.security"),
+            Unread("account[1001].number", "HTTP 500", 1001, "number"),
+            Unread("account[1002]", "HTTP 403", 1002),
+        ),
+    )
+    unread = unread_collections(state, classify_accounts(config(), state.all_accounts))
+    assert unread[(None, "agency.security")] == "HTTP 404"
+    assert unread[(1001, "number")] == "HTTP 500"
+    assert unread[(1001, "call_settings")] is None  # not read, no failure to name
+    assert (1001, "settings") not in unread
+    assert {why for (aid, _), why in unread.items() if aid == 1002} == {"HTTP 403"}
+
+
+def test_an_unreadable_account_list_makes_every_account_resource_unread() -> None:
+    state = LiveState(None, (), (), unread=(Unread(ACCOUNT_LIST_ADDRESS, "refused"),))
+    unread = unread_collections(state, classify_accounts(config(), ()))
+    assert unread[(None, "settings")] == "refused"
+    assert unread[(None, "plan")] == "refused"

@@ -9,7 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from hipaactl.config.model import FactAttestation
+from hipaactl.live.scope import classify_accounts
 from hipaactl.model.state import TrackingNumber, Unrecognized
+from hipaactl.policy.gate import evaluate_read_only
 from hipaactl.report.check import report_document
 from hipaactl.report.render.html import render_html
 from hipaactl.report.render.junit import render_junit
@@ -17,9 +19,18 @@ from hipaactl.report.render.markdown import render_markdown
 from hipaactl.report.render.sarif import render_sarif
 from hipaactl.report.render.text import render_report
 from tests.conftest import CliRunner
-from tests.policy.builders import TODAY, account, attestations, config, live, number
+from tests.policy.builders import (
+    TODAY,
+    account,
+    attestations,
+    builtin_packs,
+    config,
+    live,
+    number,
+)
 from tests.report.render.builders import report_of
 
+CURRENT = builtin_packs("ctm-hipaa-current")
 UNEXPOSED = live(account(numbers=(number("TPN1", eligible=None), number("TPN2", eligible=None))))
 
 
@@ -48,7 +59,8 @@ def test_a_current_attestation_makes_it_attested_and_counted_apart() -> None:
     assert {r.status for r in numbers} == {"attested"}
     assert numbers[0].message.startswith(
         "attested by compliance@clinic.example on 2026-05-01: every number bought as "
-        "HIPAA-eligible (the API did not show it: hipaa_eligible is not known)"
+        "HIPAA-eligible (the API did not show it: could not read hipaa_eligible: the API reply "
+        "has no readable value for it)"
     )
     assert report.summary()["attested"] == 2
     assert report.exit_code == 0
@@ -172,3 +184,12 @@ def test_validate_warns_about_an_attestation_naming_no_rule(clinic: Path, cli: C
     assert result.code == 0
     assert '[attestations.facts."CTM-NUM-1"] names no rule' in result.err
     assert 'did you mean "CTM-NUM-01"' in result.err
+
+
+def test_a_plan_lists_an_attested_fact_as_no_could_not_read_action() -> None:
+    world = with_facts(fact())
+    scope = classify_accounts(world, UNEXPOSED.all_accounts)  # type: ignore[arg-type]
+    unattested, _ = evaluate_read_only(config(), CURRENT, UNEXPOSED, scope, today=TODAY)
+    attested, _ = evaluate_read_only(world, CURRENT, UNEXPOSED, scope, today=TODAY)  # type: ignore[arg-type]
+    assert any(a.unread for a in unattested)
+    assert not any(a.unread for a in attested)

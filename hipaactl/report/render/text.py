@@ -71,11 +71,25 @@ def render_manual_action(action: ManualAction) -> list[str]:
 
 
 def summary_line(plan: Plan) -> str:
-    """``Plan: N to add, N to change, N to destroy, N manual.`` (SPEC section 5)."""
+    """``Plan: 1 to add, 4 to change, 0 to destroy, 2 manual.``, and how many facts
+    could not be read when some could not (SPEC section 5)."""
     s = plan.summary()
+    unread = f", {s['unread']} could not be read" if s["unread"] else ""
     return (
         f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy, "
-        f"{s['manual']} manual."
+        f"{s['manual']} manual{unread}."
+    )
+
+
+def no_changes_line(plan: Plan) -> str:
+    """``NO_CHANGES`` only when every needed value was read; otherwise says what is
+    missing, so an unread fact never reads as "matches"."""
+    if plan.all_read:
+        return NO_CHANGES
+    unread = plan.summary()["unread"]
+    return (
+        f"No changes planned, but {unread} fact{'s' if unread != 1 else ''} could not be "
+        "read (see the manual actions): live state may not match the configuration."
     )
 
 
@@ -94,7 +108,7 @@ def render_plan(plan: Plan) -> str:
             lines.extend(render_change(change, plan.targets))
             lines.append("")
     else:
-        lines.append(NO_CHANGES)
+        lines.append(no_changes_line(plan))
         lines.append("")
     if plan.manual_actions:
         lines.append("Manual actions (hipaactl cannot change these; a person must):")
