@@ -7,7 +7,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, fields, replace
 from functools import partial
 
-from hipaactl.errors import HipaactlError, StateReadError
+from hipaactl.errors import HipaactlError, ProviderError, StateReadError
 from hipaactl.live.scope import Scope
 from hipaactl.model.addresses import AGENCY_ADDRESS, account_address
 from hipaactl.model.changes import KIND_RESOURCE_TYPES
@@ -93,12 +93,20 @@ def unread_reason(exc: HipaactlError) -> str:
     return exc.message if exc.hint is None else f"{exc.message} (hint: {exc.hint})"
 
 
+def is_unexposed(exc: HipaactlError) -> bool:
+    """Whether a read failed because the API does not expose the resource (a 404 from an
+    inferred endpoint, flagged by the provider), not because the read went wrong."""
+    return isinstance(exc, ProviderError) and exc.unexposed
+
+
 def read_agency_or_unread(provider: Provider) -> tuple[AgencySecurity | None, tuple[Unread, ...]]:
     """Agency security, or ``None`` and the ``Unread`` saying why it could not be read."""
     try:
         return provider.read_agency_security(), ()
     except HipaactlError as exc:
-        return None, (Unread(AGENCY_ADDRESS, unread_reason(exc), None, AGENCY_ADDRESS),)
+        return None, (
+            Unread(AGENCY_ADDRESS, unread_reason(exc), None, AGENCY_ADDRESS, is_unexposed(exc)),
+        )
 
 
 def read_one(provider: Provider, request: ReadRequest) -> AccountRead:
@@ -112,7 +120,8 @@ def read_one(provider: Provider, request: ReadRequest) -> AccountRead:
             raise
         address = account_address(request.info.id)
         return AccountRead(
-            AccountState(info=request.info), (Unread(address, unread_reason(exc), request.info.id),)
+            AccountState(info=request.info),
+            (Unread(address, unread_reason(exc), request.info.id, None, is_unexposed(exc)),),
         )
     unread: list[Unread] = []
     for kind in sorted(request.optional):
@@ -121,7 +130,11 @@ def read_one(provider: Provider, request: ReadRequest) -> AccountRead:
             part = provider.read_account(request.info, frozenset({kind}))
         except HipaactlError as exc:
             address = f"{account_address(request.info.id)}.{resource_type}"
-            unread.append(Unread(address, unread_reason(exc), request.info.id, resource_type))
+            unread.append(
+                Unread(
+                    address, unread_reason(exc), request.info.id, resource_type, is_unexposed(exc)
+                )
+            )
             continue
         state = _with_kind(state, part, kind)
     return AccountRead(state, tuple(unread))

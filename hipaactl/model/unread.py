@@ -30,12 +30,15 @@ class Unread:
     ``account[1001]`` (the whole account) or ``account[1001].number`` (a collection);
     ``resource_type`` is the type of resource it holds (``None`` for the list or a whole
     account); ``reason`` is the provider's error message, without credentials.
+    ``unexposed`` is true when the read failed because the API does not expose it (a 404
+    from an inferred endpoint, SPEC section 7): only then may a person attest the fact.
     """
 
     address: str
     reason: str
     account_id: int | None = None
     resource_type: str | None = None
+    unexposed: bool = False
 
 
 def is_unread(value: Any) -> bool:

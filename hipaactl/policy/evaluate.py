@@ -141,7 +141,12 @@ class _Index:
     """Views by type, and by (account, type) for quantifiers; and the collections that
     were not read, with the reason when known."""
 
-    def __init__(self, views: Sequence[ResourceView], unread: Unread):
+    def __init__(
+        self,
+        views: Sequence[ResourceView],
+        unread: Unread,
+        unexposed: frozenset[tuple[int | None, str]] = frozenset(),
+    ):
         self.by_type: dict[str, list[ResourceView]] = defaultdict(list)
         self.by_account: dict[tuple[int | None, str], list[ResourceView]] = defaultdict(list)
         for view in views:
@@ -150,15 +155,22 @@ class _Index:
         self.unread: dict[tuple[int | None, str], str | None] = (
             dict(unread) if isinstance(unread, Mapping) else dict.fromkeys(unread)
         )
+        self.unexposed = unexposed
+
+    def unread_kind(self, key: tuple[int | None, str]) -> ErrorKind:
+        """``unexposed`` when the API does not expose the collection, else ``unread``."""
+        return "unexposed" if key in self.unexposed else "unread"
 
     def quantified(self, over: str, account_id: int | None) -> list[ResourceView] | _Unknown:
         if over == "agency.security":
             if (None, over) in self.unread:
-                return _Unknown(could_not_read(AGENCY_ADDRESS, self.unread[(None, over)]), "unread")
+                reason = could_not_read(AGENCY_ADDRESS, self.unread[(None, over)])
+                return _Unknown(reason, self.unread_kind((None, over)))
             return self.by_type.get(over, [])
         if (account_id, over) in self.unread:
             address = unread_address(account_id, over)
-            return _Unknown(could_not_read(address, self.unread[(account_id, over)]), "unread")
+            reason = could_not_read(address, self.unread[(account_id, over)])
+            return _Unknown(reason, self.unread_kind((account_id, over)))
         return self.by_account.get((account_id, over), [])
 
 
@@ -194,13 +206,16 @@ def evaluate(
     *,
     mode: Mode = "live",
     unread: Unread = frozenset(),
+    unexposed: frozenset[tuple[int | None, str]] = frozenset(),
 ) -> tuple[RuleResult, ...]:
     """Every rule of ``packs`` over every view of its resource type, sorted by
     (rule id, address). ``unread`` names collections that were not read (with the
     reason, when a mapping): rules over them are ``error`` in live mode, never a pass;
-    so are rules over a field that could not be read. An error's message is
-    ``UNREAD_PREFIX`` + ``could_not_read(...)``."""
-    index = _Index(views, unread)
+    so are rules over a field that could not be read. ``unexposed`` names the unread
+    collections the API does not expose (a 404 from an inferred endpoint): their errors
+    are ``error_kind="unexposed"``, which a fact attestation may cover (SPEC section 7).
+    An error's message is ``UNREAD_PREFIX`` + ``could_not_read(...)``."""
+    index = _Index(views, unread, unexposed)
     results: list[RuleResult] = []
     for pack in packs:
         for rule in pack.rules:
@@ -209,13 +224,12 @@ def evaluate(
                 if mode == "live" or result.status != "error":
                     results.append(result)
             if mode == "live":
-                results.extend(_unread_results(rule, index.unread))
+                results.extend(_unread_results(rule, index))
     return tuple(sorted(results, key=lambda r: (r.rule.id, r.address)))
 
 
-def _unread_results(
-    rule: Rule, unread: Mapping[tuple[int | None, str], str | None]
-) -> list[RuleResult]:
+def _unread_results(rule: Rule, index: _Index) -> list[RuleResult]:
+    unread = index.unread
     missing = sorted(
         (aid for aid, resource_type in unread if resource_type == rule.resource),
         key=lambda aid: -1 if aid is None else aid,
@@ -224,7 +238,8 @@ def _unread_results(
     for aid in missing:
         address = unread_address(aid, rule.resource)
         message = UNREAD_PREFIX + could_not_read(address, unread[(aid, rule.resource)])
-        results.append(RuleResult(rule, address, "error", message, error_kind="unread"))
+        kind = index.unread_kind((aid, rule.resource))
+        results.append(RuleResult(rule, address, "error", message, error_kind=kind))
     return results
 
 

@@ -25,6 +25,7 @@ from hipaactl.policy.views import (
     attestation_max_age_days,
     declared_views,
     live_views,
+    unexposed_collections,
     unread_collections,
 )
 
@@ -93,7 +94,14 @@ def evaluate_live(
     )
     refs = ConfigRefs(config, declared if declared is not None else live_login)
     views = live_views(config, live, scope, today=today, packs=packs)
-    results = evaluate(packs, views, refs, mode="live", unread=unread_collections(live, scope))
+    results = evaluate(
+        packs,
+        views,
+        refs,
+        mode="live",
+        unread=unread_collections(live, scope),
+        unexposed=unexposed_collections(live),
+    )
     results, fact_warnings = attest_facts(
         results,
         config.attestations.facts,
@@ -141,7 +149,9 @@ def evaluate_read_only(
     unread = {
         (u.account_id, u.resource_type): u.reason for u in live.unread if u.resource_type in types
     }
-    results = evaluate(read_only, views, refs, mode="live", unread=unread)
+    results = evaluate(
+        read_only, views, refs, mode="live", unread=unread, unexposed=unexposed_collections(live)
+    )
     # A fact a person attested is not "could not read" (SPEC section 7); its warnings
     # are check's and validate's to give.
     results, _ = attest_facts(

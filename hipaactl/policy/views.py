@@ -311,6 +311,17 @@ def live_views(
     return tuple(v for v in views if types is None or v.resource_type in types)
 
 
+def unexposed_collections(live: LiveState) -> frozenset[tuple[int | None, str]]:
+    """(account id, resource type) of every collection whose read failed because the API
+    does not expose it (``Unread.unexposed``: a 404 from an inferred endpoint). A fact
+    attestation may cover rules over these, never over a read that went wrong."""
+    return frozenset(
+        (u.account_id, u.resource_type)
+        for u in live.unread
+        if u.unexposed and u.resource_type is not None
+    )
+
+
 def unread_collections(live: LiveState, scope: Scope) -> dict[tuple[int | None, str], str | None]:
     """(account id, resource type) of every collection a managed account did not have
     read, mapped to the reason when a read failed (``LiveState.unread``); the agency's

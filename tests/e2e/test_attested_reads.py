@@ -1,13 +1,15 @@
 """A fact attestation vouches for what CTM does not expose, never for a read that failed
 (SPEC section 7): with number eligibility absent from every number, ``CTM-NUM-01`` is
 ``attested``; with the numbers endpoint answering 503, the same attestation leaves the
-run an error, so an outage never passes as success. Against the sandbox's HTTP server on
-127.0.0.1 with the ``ctm`` provider."""
+run an error, so an outage never passes as success; and a 404 from the inferred
+account-detail endpoint (plans not exposed) can be attested for ``CTM-PLAN-01``.
+Against the sandbox's HTTP server on 127.0.0.1 with the ``ctm`` provider."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -105,8 +107,43 @@ def test_a_failed_read_of_the_numbers_is_never_attested(
     run = hipaactl("-c", attested_config(tmp_path, server.url), "check", "--format", "json")
     assert run.code == 1, run.output
     assert "HTTP 503" in run.output
-    # Today the run stops before any result (stdout is empty); once check reports unread
-    # data as results (issue 13), every CTM-NUM-01 result must still be an error.
-    if run.stdout.strip():
-        assert {r["status"] for r in num01(run)} == {"error"}
-        assert json.loads(run.stdout)["summary"]["attested"] == 0
+    # check still writes its report (SPEC section 7): the numbers are errors, not attested.
+    assert {r["status"] for r in num01(run)} == {"error"}
+    assert json.loads(run.stdout)["summary"]["attested"] == 0
+
+
+class DetailMissing(Simulator):
+    """The inferred account-detail endpoint answers 404: this CTM does not expose plans."""
+
+    def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
+        if method == "GET" and re.fullmatch(
+            r"/api/v1/accounts/\d+(\.json)?", urlsplit(target).path
+        ):
+            return Response(404, {"status": "error", "reason": "not found"})
+        return super().respond(method, target, authorization, body)
+
+
+def detail_missing(backend: SandboxBackend) -> Simulator:
+    return DetailMissing(backend, credentials=ExpectedCredentials(ACCESS_KEY, SECRET_KEY))
+
+
+def test_a_404_from_an_inferred_endpoint_can_be_attested(
+    tmp_path: Path, serve: Callable[[Make], SandboxServer], hipaactl: Callable[..., Run]
+) -> None:
+    config = attested_config(tmp_path, serve(detail_missing).url)
+    unattested = hipaactl("-c", config, "check", "--format", "json")
+    plan_results = [
+        r for r in json.loads(unattested.stdout)["results"] if r["rule_id"] == "CTM-PLAN-01"
+    ]
+    assert plan_results and {r["status"] for r in plan_results} == {"error"}, unattested.output
+
+    recently = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    Path(config).write_text(
+        Path(config).read_text(encoding="utf-8")
+        + f'\n[attestations.facts."CTM-PLAN-01"]\nconfirmed_on = {recently}\n'
+        'by = "compliance@clinic.example"\nnote = "Billing page: every account is on Advanced"\n',
+        encoding="utf-8",
+    )
+    run = hipaactl("-c", config, "check", "--format", "json")
+    results = [r for r in json.loads(run.stdout)["results"] if r["rule_id"] == "CTM-PLAN-01"]
+    assert results and {r["status"] for r in results} == {"attested"}, run.output
