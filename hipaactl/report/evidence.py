@@ -14,7 +14,7 @@ Layout (``README.md`` explains each file to the auditor)::
     SHA256SUMS                     the same digests for ``sha256sum -c``
     config/<config file name>      the desired-state file, byte for byte
     packs/<pack id>.toml           every loaded pack, byte for byte
-    report/check.json|.md|.sarif|.html  the check report (absent when live state could not be read)
+    report/check.json|.md|.sarif|.html  the check report (absent only if check cannot run)
     change-log/audit.jsonl         the change log, byte for byte (when there is one)
     change-log/audit.head          its head (when there is one)
     change-log/verify.json         what ``audit verify`` found
