@@ -26,7 +26,7 @@ from pathlib import Path
 
 PRIVATE_MODE = 0o600
 _SYMLINK_REFUSED = "it is a symbolic link, and hipaactl never writes through one"
-_NOT_REGULAR = "it is not a regular file"
+_NOT_REGULAR = "it is not a regular file (a folder, FIFO or device), and hipaactl writes only regular files"
 # O_NOFOLLOW is POSIX; where it is missing the lstat check before opening still refuses.
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -46,19 +46,28 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def refuse_symlink(target: Path) -> None:
-    """Raise OSError(ELOOP) when ``target`` is a symbolic link (dangling ones included)."""
-    if target.is_symlink():
+def refuse_unsafe_target(target: Path) -> None:
+    """Raise OSError when ``target`` may not be replaced by a written file: ELOOP for a
+    symbolic link (dangling ones included), EINVAL for anything else that is not a
+    regular file (a folder, FIFO, socket or device). Renaming over ``/dev/null`` as root
+    would replace the machine's device with a plain file, so no writer may do it."""
+    try:
+        status = target.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(status.st_mode):
         raise OSError(errno.ELOOP, _SYMLINK_REFUSED, str(target))
+    if not stat.S_ISREG(status.st_mode):
+        raise OSError(errno.EINVAL, _NOT_REGULAR, str(target))
 
 
 def write_text_atomic(target: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to a 0600 temporary file beside ``target``, fsync it, and
     rename it over ``target``, which thus ends up 0600 whatever its mode was. Raises
-    OSError, ELOOP when ``target`` is a symbolic link; the temporary file never outlives
-    a failure."""
+    OSError: ELOOP when ``target`` is a symbolic link, EINVAL when it is a folder, FIFO,
+    socket or device; the temporary file never outlives a failure."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    refuse_symlink(target)
+    refuse_unsafe_target(target)
     # mkstemp creates the file 0600 and with O_EXCL, so nothing can be linked in its place.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
@@ -81,7 +90,7 @@ def open_append(target: Path) -> io.FileIO:
     symbolic link, EINVAL for a folder, FIFO or device.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    refuse_symlink(target)
+    refuse_unsafe_target(target)
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC
     try:
         fd = os.open(target, flags | os.O_NONBLOCK, PRIVATE_MODE)
@@ -129,12 +138,13 @@ class ReservedFile:
 
     def commit(self, text: str) -> None:
         """Write ``text`` (UTF-8) into the reserved space and rename it over ``target``
-        (ELOOP when ``target`` is a symbolic link). The reservation is used up, whether
+        (ELOOP when ``target`` is a symbolic link, EINVAL when it is not a regular file).
+        The reservation is used up, whether
         this succeeds or not."""
         if self._fd is None:
             raise RuntimeError(f"the reservation for {self.target} was already used")
         try:
-            refuse_symlink(self.target)
+            refuse_unsafe_target(self.target)
             data = text.encode("utf-8")
             os.lseek(self._fd, 0, os.SEEK_SET)
             _write_all(self._fd, data)

@@ -124,3 +124,32 @@ def test_discarded_space_leaves_nothing(tmp_path: Path) -> None:
     ReservedFile(tmp_path / "audit.head", 4096).discard()
 
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("write", ["whole", "append", "reserved"])
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_target_that_is_not_a_regular_file_is_never_replaced(
+    tmp_path: Path, write: str, kind: str
+) -> None:
+    """`plan -o /dev/null` as root once renamed a plain file over the machine's
+    /dev/null; a FIFO stands in for the device here (creating one needs no root)."""
+    target = tmp_path / "out"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+    before = target.lstat()
+
+    with pytest.raises(OSError) as caught:
+        if write == "whole":
+            write_text_atomic(target, "data\n")
+        elif write == "append":
+            open_append(target)
+        else:
+            ReservedFile(target, 64).commit("data\n")
+
+    assert caught.value.errno == errno.EINVAL
+    assert "not a regular file" in str(caught.value.strerror)
+    after = target.lstat()
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

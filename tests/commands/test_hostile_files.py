@@ -10,6 +10,8 @@ backtracking engine take exponential time.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import shutil
 from pathlib import Path
 
@@ -178,3 +180,27 @@ def test_a_pattern_re2_cannot_compile_is_a_pack_error_naming_the_rule(
     assert "CLINIC-01: rule[0].check.value: not a valid regular expression" in err
     assert "RE2 cannot compile it" in err
     assert "re2.cc" not in err  # RE2's own log line stays quiet
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["plan"], ["check", "--format", "json"], ["import", "--force"]],
+    ids=["plan", "check", "import"],
+)
+def test_an_output_path_that_is_not_a_regular_file_is_refused_and_left_alone(
+    clinic: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """`-o /dev/null` as root once replaced the device with a plain file: an output
+    path that is a FIFO (standing in for a device) or a folder is refused, untouched."""
+    fifo = clinic / "out.fifo"
+    os.mkfifo(fifo)
+    folder = clinic / "out.d"
+    folder.mkdir()
+
+    for target in (fifo, folder):
+        assert_named_error(
+            run(capsys, *command, "-o", target.name), target.name, "not a regular file"
+        )
+
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert folder.is_dir() and list(folder.iterdir()) == []
