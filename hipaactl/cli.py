@@ -654,7 +654,13 @@ def sandbox_serve(
     accounts: Annotated[
         int | None,
         typer.Option(
-            "--accounts", metavar="N", min=1, help="Serve a generated agency of N accounts."
+            "--accounts",
+            metavar="N",
+            min=1,
+            # Ten times the largest benchmark (SPEC section 10): past it the generated
+            # agency only fills memory before the first request is served.
+            max=100_000,
+            help="Serve a generated agency of N accounts (1 to 100,000).",
         ),
     ] = None,
     latency_ms: Annotated[

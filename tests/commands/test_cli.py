@@ -202,3 +202,12 @@ def test_sandbox_reset_restores_the_seed(clinic: Path, cli: CliRunner) -> None:
     assert cli("apply", "--auto-approve").code == 0
     assert cli("sandbox", "reset").code == 0
     assert cli("plan", "--detailed-exitcode").code == 2
+
+
+def test_sandbox_serve_refuses_an_agency_too_large_to_generate(cli: CliRunner) -> None:
+    """`sandbox serve --accounts 100000000` used to fill memory for minutes, silently."""
+    result = cli("sandbox", "serve", "--accounts", "100000001")
+
+    assert result.code == 1
+    assert "--accounts" in result.err and "100000 or less" in result.err
+    assert "Traceback" not in result.err
