@@ -26,7 +26,9 @@ from pathlib import Path
 
 PRIVATE_MODE = 0o600
 _SYMLINK_REFUSED = "it is a symbolic link, and hipaactl never writes through one"
-_NOT_REGULAR = "it is not a regular file (a folder, FIFO or device), and hipaactl writes only regular files"
+_NOT_REGULAR = (
+    "it is not a regular file (a folder, FIFO or device), and hipaactl writes only regular files"
+)
 # O_NOFOLLOW is POSIX; where it is missing the lstat check before opening still refuses.
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
