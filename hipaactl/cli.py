@@ -231,6 +231,23 @@ def plan(
     """
     from hipaactl.commands.plan import PlanRequest, run_plan
 
+    if list_addresses:
+        # Listing addresses makes no plan: a script that also asked to save or gate one
+        # must not go on as if it had one.
+        given = [
+            flag
+            for flag, on in (
+                ("-o/--out", out_file is not None),
+                ("--json", as_json),
+                ("--detailed-exitcode", detailed_exitcode),
+            )
+            if on
+        ]
+        if given:
+            raise UsageError(
+                f"--list-addresses cannot be used with {', '.join(given)}: it prints "
+                "addresses and makes no plan"
+            )
     request = PlanRequest(
         config=_GLOBALS.config,
         out_file=out_file,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CliRunner
 
 ROSA = 'account[1001].user["rosa.nguyen@downtown-clinic.example"]'  # created by apply
@@ -80,3 +82,23 @@ def test_addresses_are_listed_even_when_the_gate_fails(clinic: Path, cli: CliRun
     listed = cli("plan", "--list-addresses")
     assert listed.code == 0, listed.err
     assert "agency.security" in listed.out.splitlines()
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["-o", "plan.json"], ["--json"], ["--detailed-exitcode"]],
+    ids=["out", "json", "detailed-exitcode"],
+)
+def test_list_addresses_with_a_plan_flag_is_a_usage_error(
+    clinic: Path, cli: CliRunner, flags: list[str]
+) -> None:
+    """`plan -o plan.json --list-addresses` used to exit 0 and save nothing, so a script
+    went on to apply a plan that was never made."""
+    result = cli("plan", "--list-addresses", *flags)
+
+    assert result.code == 1
+    assert "--list-addresses cannot be used with" in result.err
+    named = {"-o": "-o/--out"}.get(flags[0], flags[0])
+    assert f"cannot be used with {named}" in result.err
+    assert result.out == ""
+    assert not (clinic / "plan.json").exists()
