@@ -110,11 +110,20 @@ def open_working_copy(work_dir: Path, seed: Path | None) -> WorkingCopy:
         return copy
     copy = _load(path)
     if copy.seed_sha256 != digest:
+        if Path(copy.seed) == seed_path.absolute():
+            # One name on both sides of "not from" read as a contradiction: say what moved.
+            source = (
+                f"{shown_path(seed_path)} when it held other contents "
+                f"(sha256 {copy.seed_sha256[:12]}…, now {digest[:12]}…): the seed file "
+                "changed since"
+            )
+        else:
+            source = (
+                f"{shown_path(Path(copy.seed))} (sha256 {copy.seed_sha256[:12]}…), "
+                f"not from {shown_path(seed_path)} (sha256 {digest[:12]}…)"
+            )
         raise SandboxStateError(
-            f"the sandbox working copy {shown_path(path)} was seeded from "
-            f"{shown_path(Path(copy.seed))} "
-            f"(sha256 {copy.seed_sha256[:12]}…), not from {shown_path(seed_path)} "
-            f"(sha256 {digest[:12]}…)",
+            f"the sandbox working copy {shown_path(path)} was seeded from {source}",
             hint=RESET_HINT,
         )
     return copy

@@ -84,8 +84,11 @@ def test_an_edited_seed_is_another_seed(tmp_path: Path) -> None:
     seed = write_seed(tmp_path / "seed.json", 1001)
     open_working_copy(tmp_path, seed)
     write_seed(seed, 1001, 1002)
-    with pytest.raises(SandboxStateError, match="was seeded from"):
+    with pytest.raises(SandboxStateError, match="was seeded from") as caught:
         open_working_copy(tmp_path, seed)
+    # It used to say "seeded from seed.json (…), not from seed.json (…)".
+    assert "the seed file changed since" in str(caught.value)
+    assert "not from" not in str(caught.value)
 
 
 def test_reset_starts_over_from_the_given_seed(tmp_path: Path) -> None:
