@@ -48,6 +48,12 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def refuse_symlink(target: Path) -> None:
+    """Raise OSError(ELOOP) when ``target`` is a symbolic link (dangling ones included)."""
+    if target.is_symlink():
+        raise OSError(errno.ELOOP, _SYMLINK_REFUSED, str(target))
+
+
 def refuse_unsafe_target(target: Path) -> None:
     """Raise OSError when ``target`` may not be replaced by a written file: ELOOP for a
     symbolic link (dangling ones included), EINVAL for anything else that is not a
