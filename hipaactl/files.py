@@ -54,19 +54,21 @@ def refuse_symlink(target: Path) -> None:
         raise OSError(errno.ELOOP, _SYMLINK_REFUSED, str(target))
 
 
-def refuse_unsafe_target(target: Path) -> None:
+def refuse_unsafe_target(target: Path, *, folder_ok: bool = False) -> None:
     """Raise OSError when ``target`` may not be replaced by a written file: ELOOP for a
     symbolic link (dangling ones included), EINVAL for anything else that is not a
-    regular file (a folder, FIFO, socket or device). Renaming over ``/dev/null`` as root
-    would replace the machine's device with a plain file, so no writer may do it."""
+    regular file (a FIFO, socket or device; a folder too unless ``folder_ok``, for the
+    evidence bundle). Renaming over ``/dev/null`` as root would replace the machine's
+    device with a plain file, so no writer may do it."""
     try:
         status = target.lstat()
     except FileNotFoundError:
         return
     if stat.S_ISLNK(status.st_mode):
         raise OSError(errno.ELOOP, _SYMLINK_REFUSED, str(target))
-    if not stat.S_ISREG(status.st_mode):
-        raise OSError(errno.EINVAL, _NOT_REGULAR, str(target))
+    if stat.S_ISREG(status.st_mode) or (folder_ok and stat.S_ISDIR(status.st_mode)):
+        return
+    raise OSError(errno.EINVAL, _NOT_REGULAR, str(target))
 
 
 def write_text_atomic(target: Path, text: str) -> None:

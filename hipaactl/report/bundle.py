@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from hipaactl.files import PRIVATE_MODE, fsync_directory, refuse_symlink
+from hipaactl.files import PRIVATE_MODE, fsync_directory, refuse_unsafe_target
 
 FILE_MODE = PRIVATE_MODE
 FOLDER_MODE = 0o700
@@ -72,12 +72,13 @@ def write_bundle(target: Path, files: Sequence[BundleFile], *, stamped: dt.datet
     """Write ``files`` as a zip (``target`` ends in ``.zip``) or a folder at ``target``,
     replacing whatever is there, every file stamped with ``stamped`` (aware).
 
-    Raises OSError (ELOOP when ``target`` is a symbolic link); the temporary bundle never
+    Raises OSError (ELOOP when ``target`` is a symbolic link, EINVAL when it is a FIFO,
+    socket or device); the temporary bundle never
     outlives a failure, and ``target`` is left as it was unless the final rename happened.
     Deciding whether ``target`` may be replaced (``--force``) is the caller's.
     """
     _check_paths(files)
-    refuse_symlink(target)
+    refuse_unsafe_target(target, folder_ok=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     with _temporary(target) as temporary:
         if is_zip(target):

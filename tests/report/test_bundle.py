@@ -107,6 +107,20 @@ def test_refuses_a_symbolic_link(tmp_path: Path) -> None:
     assert elsewhere.read_bytes() == b"keep"
 
 
+@pytest.mark.parametrize("name", ["bundle", "bundle.zip"])
+def test_refuses_a_fifo_or_device_and_leaves_it(tmp_path: Path, name: str) -> None:
+    """`evidence -o /dev/null --force` as root would have renamed a folder over the
+    machine's /dev/null; a FIFO stands in for the device."""
+    target = tmp_path / name
+    os.mkfifo(target)
+    with pytest.raises(OSError) as caught:
+        write_bundle(target, FILES, stamped=STAMP)
+    assert caught.value.errno == errno.EINVAL
+    assert stat.S_ISFIFO(target.lstat().st_mode)
+    assert _leftovers(tmp_path) == []
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
 def test_rejects_paths_that_leave_the_bundle(tmp_path: Path) -> None:
     for bad in ("../x", "/etc/x", "a/../../x", ""):
         with pytest.raises(ValueError):
