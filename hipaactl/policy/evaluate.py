@@ -156,6 +156,16 @@ class _Index:
             dict(unread) if isinstance(unread, Mapping) else dict.fromkeys(unread)
         )
         self.unexposed = unexposed
+        self._failed_reads = frozenset(
+            unread_address(aid, resource_type)
+            for (aid, resource_type), reason in self.unread.items()
+            if reason is not None
+        )
+
+    def read_failed(self, address: str) -> bool:
+        """Whether the collection at ``address`` was not read because a read failed
+        (a reason was recorded), not because it was never asked for."""
+        return address in self._failed_reads
 
     def unread_kind(self, key: tuple[int | None, str]) -> ErrorKind:
         """``unexposed`` when the API does not expose the collection, else ``unread``."""
@@ -219,13 +229,28 @@ def evaluate(
     results: list[RuleResult] = []
     for pack in packs:
         for rule in pack.rules:
-            for view in index.by_type.get(rule.resource, []):
-                result = _evaluate_view(rule, view, index, _Context(pack, refs, view.account_id))
-                if mode == "live" or result.status != "error":
-                    results.append(result)
+            rule_results = [
+                _evaluate_view(rule, view, index, _Context(pack, refs, view.account_id))
+                for view in index.by_type.get(rule.resource, [])
+            ]
             if mode == "live":
-                results.extend(_unread_results(rule, index))
+                results.extend(_merge_unread(rule_results, _unread_results(rule, index), index))
+            else:
+                results.extend(r for r in rule_results if r.status != "error")
     return tuple(sorted(results, key=lambda r: (r.rule.id, r.address)))
+
+
+def _merge_unread(
+    view_results: list[RuleResult], unread_results: list[RuleResult], index: _Index
+) -> list[RuleResult]:
+    """One result per address. A resource with a view whose value is missing (an
+    account's plan) is also an unread collection: a failed read (a recorded reason) wins,
+    so its error kind is the read's and an attestation cannot cover it; otherwise the
+    view's own result stands."""
+    failed = {r.address for r in unread_results if index.read_failed(r.address)}
+    kept = [r for r in view_results if r.address not in failed]
+    seen = {r.address for r in kept}
+    return kept + [r for r in unread_results if r.address not in seen]
 
 
 def _unread_results(rule: Rule, index: _Index) -> list[RuleResult]:

@@ -598,3 +598,21 @@ def test_unknown_format_is_a_usage_error(clinic: Path, capsys: pytest.CaptureFix
     assert "--format 'xml' is not one of: text, json, markdown, sarif, junit" in (
         capsys.readouterr().err
     )
+
+
+def test_a_plan_the_api_did_not_show_is_one_error_result(
+    fixed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The account's plan is both a view (with no value) and an unread collection; the
+    # report must name it once, not count the same gap twice.
+    def drop_plan(state: dict[str, Any]) -> None:
+        for account in state["accounts"]:
+            if account["id"] == 1002:
+                account.pop("plan", None)
+
+    edit_live(fixed, drop_plan)
+    code, report = check_json(capsys)
+    plan_results = [r for r in report["results"] if r["address"] == "account[1002].plan"]
+    assert code == 1
+    assert len(plan_results) == len({r["rule_id"] for r in plan_results}) >= 1, plan_results
+    assert {r["status"] for r in plan_results} == {"error"}
