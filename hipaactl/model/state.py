@@ -10,7 +10,7 @@ logged as it is, never as null, and never evaluated by a rule (SPEC section 3).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar, get_args
 
 from hipaactl.model.unread import Unread
 
@@ -68,17 +68,8 @@ ResourceKind = Literal[
     "webhooks",
     "plan",
 ]
-RESOURCE_KINDS: tuple[ResourceKind, ...] = (
-    "settings",
-    "call_settings",
-    "users",
-    "notifications",
-    "triggers",
-    "numbers",
-    "integrations",
-    "webhooks",
-    "plan",
-)
+# Derived from the Literal, so adding a kind is one edit, not two that can drift.
+RESOURCE_KINDS: tuple[ResourceKind, ...] = get_args(ResourceKind)
 
 T = TypeVar("T")
 
