@@ -252,7 +252,7 @@ class HttpTransport:
         while True:
             attempts += 1
             self._limiter.acquire()
-            attempt = self._send("GET", target.url, params, None)
+            attempt = self._send("GET", target.url, params, None, with_names=True)
             again = (
                 attempt.status in RETRYABLE_STATUSES
                 if attempt.status is not None
@@ -281,7 +281,11 @@ class HttpTransport:
         url: str,
         params: Mapping[str, str | int] | None,
         body: Mapping[str, Any] | None,
+        *,
+        with_names: bool = False,
     ) -> _Attempt:
+        """One request. ``with_names`` (doctor's probe only) also records the body's key
+        names and the rate-limit header names, which costs a second parse of the body."""
         self._count(requests_sent=1)
         with watched(self._deadline, self._clock) as expired:
             try:
@@ -309,7 +313,8 @@ class HttpTransport:
                 return _Attempt(None, "the reply was cut off or unreadable", retryable=True)
             finally:
                 response.close()
-        return _with_names(self._reply(method, response, content), response, content)
+        attempt = self._reply(method, response, content)
+        return _with_names(attempt, response, content) if with_names else attempt
 
     def _late(self) -> _Attempt:
         reason = f"no complete reply from {self._origin.host} within {self._deadline:g} s"
