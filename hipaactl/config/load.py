@@ -8,7 +8,6 @@ early with its one problem: nothing after that step can be trusted.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import sys
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hipaactl.canonical import DocumentError, parse_toml
+from hipaactl.canonical import DocumentError, parse_toml, sha256_hex
 from hipaactl.config.keys import (
     KeyPath,
     find_secret_keys,
@@ -441,7 +440,8 @@ def _endpoint_placeholders(context: _Context) -> Iterator[SchemaProblem]:
             continue  # the schema reports unknown names and wrong types
         where = ("provider", "endpoints", name)
         expected = set(_PLACEHOLDER.findall(endpoint.collection))
-        if _PLACEHOLDER.sub("", path).count("{") or _PLACEHOLDER.sub("", path).count("}"):
+        rest = _PLACEHOLDER.sub("", path)
+        if "{" in rest or "}" in rest:
             yield SchemaProblem(where, f"{path!r} has an unclosed {{ or }} placeholder")
             continue
         found = set(_PLACEHOLDER.findall(path))
@@ -498,7 +498,7 @@ def _build(model: ConfigFileModel, path: Path, data: bytes, key_lines: dict[str,
     audit_path = model.audit.path if model.audit is not None else DEFAULT_AUDIT_PATH
     return Config(
         path=absolute,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256_hex(data),
         version=model.version,
         policies=tuple(model.policies),
         provider=_provider(model.provider, directory),
@@ -593,7 +593,7 @@ def _document_sha256(directory: Path, document: str | None) -> str | None:
     if document is None:
         return None
     try:
-        return hashlib.sha256((directory / document).read_bytes()).hexdigest()
+        return sha256_hex((directory / document).read_bytes())
     except OSError:
         return None
 

@@ -9,7 +9,6 @@ type offers, so a typo fails at load, not at evaluation.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
@@ -18,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hipaactl.canonical import DocumentError, parse_toml
+from hipaactl.canonical import DocumentError, parse_toml, sha256_hex
 from hipaactl.config.model import Config
 from hipaactl.config.pack_schema import (
     ConditionModel,
@@ -220,7 +219,7 @@ def pack_file_bytes(pack: Pack, *, base_dir: Path) -> bytes:
         data = source.read_bytes()
     except (OSError, KeyError) as exc:
         raise PolicyPackError(f"{origin}: cannot read the pack file again: {exc}") from None
-    if hashlib.sha256(data).hexdigest() != pack.sha256:
+    if sha256_hex(data) != pack.sha256:
         raise PolicyPackError(f"{origin}: the pack file changed while hipaactl was running")
     return data
 
@@ -309,7 +308,7 @@ def parse_pack_bytes(data: bytes, *, origin: str, source_path: str) -> Pack:
     problems = list(_grammar_problems(list(enumerate(model.rule))))
     if problems:
         raise _pack_error(origin, problems)
-    return _to_pack(model, sha256=hashlib.sha256(data).hexdigest(), source_path=source_path)
+    return _to_pack(model, sha256=sha256_hex(data), source_path=source_path)
 
 
 def _valid_rules(document: Mapping[str, Any]) -> list[tuple[int, RuleModel]]:
