@@ -248,3 +248,10 @@ class LiveState:
     def account(self, account_id: int) -> AccountState | None:
         """The managed account read with ``account_id``, or None if it was not read."""
         return next((a for a in self.accounts if a.id == account_id), None)
+
+
+def live_login_required(agency: AgencySecurity | None) -> bool | None:
+    """Whether live agency security requires a login to hear recordings; ``None`` when
+    agency security was not read or its value is missing or not recognised. It decides
+    whether ``recording_url`` is a PHI field (SPEC section 3)."""
+    return recognized(agency.require_login_for_recordings) if agency else None

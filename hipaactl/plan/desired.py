@@ -14,7 +14,7 @@ from typing import Any
 from hipaactl.config.model import AccountDesired, Config
 from hipaactl.model.addresses import AGENCY_ADDRESS, resource_address
 from hipaactl.model.changes import ResourceType
-from hipaactl.model.state import AccountState, AgencySecurity, ResourceKind, recognized
+from hipaactl.model.state import AccountState, AgencySecurity, ResourceKind, live_login_required
 from hipaactl.model.unread import is_unread
 from hipaactl.policy.model import Pack
 from hipaactl.policy.phi import is_phi, phi_fields_for
@@ -154,7 +154,7 @@ def _login_required(config: Config, agency: AgencySecurity | None) -> tuple[bool
     """Whether login is required to hear recordings after the plan, and whether that
     value comes from a planned change (so dependent changes must wait for it)."""
     declared = config.agency_security.require_login_for_recordings
-    live_value = recognized(agency.require_login_for_recordings) if agency else None
+    live_value = live_login_required(agency)
     if declared is None:
         return live_value, False
     return declared, declared != live_value

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from hipaactl.config.model import Config
 from hipaactl.live.scope import Scope
 from hipaactl.model.changes import ManualAction
-from hipaactl.model.state import LiveState, recognized
+from hipaactl.model.state import LiveState, live_login_required
 from hipaactl.policy.evaluate import UNREAD_PREFIX, ConfigRefs, evaluate
 from hipaactl.policy.facts import attest_facts
 from hipaactl.policy.model import READ_ONLY_RESOURCES, Pack, RuleResult
@@ -87,11 +87,7 @@ def evaluate_live(
     """Rules over live state (every managed account, every account's scope, the
     attestations), after overrides; and the override warnings."""
     declared = config.agency_security.require_login_for_recordings
-    live_login = (
-        recognized(live.agency_security.require_login_for_recordings)
-        if live.agency_security
-        else None
-    )
+    live_login = live_login_required(live.agency_security)
     refs = ConfigRefs(config, declared if declared is not None else live_login)
     views = live_views(config, live, scope, today=today, packs=packs)
     results = evaluate(
@@ -137,11 +133,7 @@ def evaluate_read_only(
         [r.resource for r in rules] + [c.over for r in rules for c in r.when if c.over]
     )
     declared = config.agency_security.require_login_for_recordings
-    live_login = (
-        recognized(live.agency_security.require_login_for_recordings)
-        if live.agency_security
-        else None
-    )
+    live_login = live_login_required(live.agency_security)
     refs = ConfigRefs(config, declared if declared is not None else live_login)
     views = live_views(config, live, scope, today=today, packs=packs, types=types)
     # Only reads that failed: a plan leaves some collections unread on purpose (outside
