@@ -411,12 +411,13 @@ def deliver(target: str, summary: Mapping[str, Any], *, post: Poster = _post_jso
     no redirects, has a total deadline of 10 seconds, and raises ``NotifyError`` on a
     transport failure or a non-2xx reply; ``NotifyError`` too when the payload is refused."""
     summary = scrub_data(dict(summary))
+    url = webhook_url(target)
     if target.startswith(SLACK_PREFIX):
-        url, payload = target[len(SLACK_PREFIX) :], slack_message(summary)
+        payload = slack_message(summary)
     elif target.startswith(TEAMS_PREFIX):
-        url, payload = target[len(TEAMS_PREFIX) :], teams_message(summary)
+        payload = teams_message(summary)
     else:
-        url, payload = target, dict(summary)
+        payload = dict(summary)
     if not url.lower().startswith(("https://", "http://")):
         raise NotifyError("notification failed: the alert URL must start with https://")
     refuse_unsafe(payload)
