@@ -10,12 +10,12 @@ cost the whole chart.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hipaactl.canonical import DocumentError, parse_json
 from hipaactl.report.check import REPORT_FORMAT_VERSION, Report
 
 
@@ -55,9 +55,8 @@ def load_history(directory: Path) -> History:
             points.append(read_point(path))
         except (OSError, UnicodeDecodeError) as exc:
             warnings.append(f"--history: cannot read {path}: {_reason(exc)}; skipped")
-        except json.JSONDecodeError as exc:
-            problem = f"is not JSON ({exc.msg}, line {exc.lineno})"
-            warnings.append(f"--history: {path} {problem}; skipped")
+        except DocumentError as exc:  # not JSON, or past the depth and digit limits
+            warnings.append(f"--history: {path} is not JSON ({exc}); skipped")
         except ForeignReportError as exc:
             problem = f"is not a hipaactl check JSON report ({exc})"
             warnings.append(f"--history: {path} {problem}; skipped")
@@ -72,9 +71,10 @@ def _reason(exc: Exception) -> str:
 
 
 def read_point(path: Path) -> HistoryPoint:
-    """The counts of one JSON report (format_version 1, SPEC section 7). Raises OSError,
-    UnicodeDecodeError, json.JSONDecodeError or ForeignReportError."""
-    document = json.loads(path.read_text(encoding="utf-8"))
+    """The counts of one JSON report (format_version 1, SPEC section 7), parsed with the
+    limits every outside document gets. Raises OSError, UnicodeDecodeError,
+    DocumentError or ForeignReportError."""
+    document = parse_json(path.read_text(encoding="utf-8"))
     return point_of(document, source=str(path))
 
 

@@ -83,3 +83,18 @@ def test_this_run_comes_last_and_its_own_json_counts_once() -> None:
     older = HistoryPoint(NOON - dt.timedelta(days=1), {"pass": 1}, "old.json")
     points = with_current(History((older, own)), report)
     assert [p.source for p in points] == ["old.json", "this run"]
+
+
+def test_a_hostile_history_file_is_a_warning_not_a_crash(tmp_path: Path) -> None:
+    # Every outside document goes through parse_json's depth and digit limits (SPEC
+    # section 9 / issue 15); --history files once bypassed them.
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    digits = tmp_path / "digits.json"
+    digits.write_text('{"format_version": ' + "9" * 5000 + "}", encoding="utf-8")
+
+    history = load_history(tmp_path)
+
+    assert history.points == ()
+    assert len(history.warnings) == 2
+    assert all(" is not JSON (" in w and w.endswith("; skipped") for w in history.warnings)
