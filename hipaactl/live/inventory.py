@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from hipaactl.canonical import canonical_json
 from hipaactl.model.addresses import AGENCY_ADDRESS, account_address, resource_address
 from hipaactl.model.changes import ResourceType
-from hipaactl.model.state import AccountState, LiveState, raw_value
+from hipaactl.model.state import AccountState, LiveState, state_values
 
 
 @dataclass(frozen=True)
@@ -22,27 +22,17 @@ class LiveResource:
     values: Mapping[str, Any] = field(hash=False)
 
 
-def plain(value: Any) -> dict[str, Any]:
-    """A flat state dataclass as JSON-able values, as read: tuples become lists and an
-    unrecognised value is its raw JSON (shown and logged as it is, never as null). Much
-    cheaper than ``dataclasses.asdict``, which deep-copies, on 10,000-account agencies."""
-    return {
-        f.name: list(v) if isinstance(v := raw_value(getattr(value, f.name)), tuple) else v
-        for f in fields(value)
-    }
-
-
 def account_resources(account: AccountState) -> Iterator[LiveResource]:
     """Every resource of one read account: the account, its plan, its settings and each
     object of the collections that were read (collections not read yield nothing).
     """
     aid = account.id
-    yield LiveResource(account_address(aid), "account", aid, None, plain(account.info))
+    yield LiveResource(account_address(aid), "account", aid, None, state_values(account.info))
     yield LiveResource(
         resource_address(aid, "plan"), "plan", aid, None, {"plan": account.info.plan}
     )
     if account.settings is not None:
-        values = plain(account.settings)
+        values = state_values(account.settings)
         yield LiveResource(resource_address(aid, "settings"), "settings", aid, None, values)
     collections: tuple[tuple[str, ResourceType, tuple[Any, ...] | None], ...] = (
         ("call_settings", "call_settings", account.call_settings),
@@ -54,11 +44,11 @@ def account_resources(account: AccountState) -> Iterator[LiveResource]:
     )
     for kind, resource_type, items in collections:
         for item in items or ():
-            values = plain(item)
+            values = state_values(item)
             address = resource_address(aid, kind, item.id)
             yield LiveResource(address, resource_type, aid, item.id, values)
     for user in account.users or ():
-        values = plain(user)
+        values = state_values(user)
         yield LiveResource(resource_address(aid, "user", user.key), "user", aid, user.id, values)
 
 
@@ -66,7 +56,7 @@ def agency_resource(live: LiveState) -> LiveResource | None:
     """``agency.security`` as a resource, or None when it was not read."""
     if live.agency_security is None:
         return None
-    values = plain(live.agency_security)
+    values = state_values(live.agency_security)
     return LiveResource(AGENCY_ADDRESS, "agency.security", None, None, values)
 
 
@@ -84,8 +74,8 @@ def fingerprint_document(live: LiveState) -> dict[str, Any]:
     the SHA-256 of its canonical JSON (``state_fingerprint`` computes it piecewise)."""
     return {
         "accounts": [_account_document(a) for a in sorted(live.accounts, key=lambda a: a.id)],
-        "agency_security": plain(live.agency_security) if live.agency_security else None,
-        "all_accounts": [plain(a) for a in live.all_accounts],
+        "agency_security": state_values(live.agency_security) if live.agency_security else None,
+        "all_accounts": [state_values(a) for a in live.all_accounts],
     }
 
 
@@ -104,8 +94,8 @@ def state_fingerprint(live: LiveState) -> str:
         if index:
             hasher.update(b",")
         hasher.update(canonical_json(_account_document(account)).encode("utf-8"))
-    agency = plain(live.agency_security) if live.agency_security else None
-    accounts = [plain(a) for a in live.all_accounts]
+    agency = state_values(live.agency_security) if live.agency_security else None
+    accounts = [state_values(a) for a in live.all_accounts]
     tail = (
         f'],"agency_security":{canonical_json(agency)},"all_accounts":{canonical_json(accounts)}}}'
     )

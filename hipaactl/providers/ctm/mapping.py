@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -48,7 +48,8 @@ from hipaactl.model.state import (
     Unrecognized,
     User,
     Webhook,
-    raw_value,
+    json_value,
+    state_values,
 )
 from hipaactl.providers.ctm.endpoints import INFERRED_WRITES, EndpointTable
 from hipaactl.providers.ctm.transport import Method, Transport, UncertainWriteError
@@ -292,17 +293,6 @@ def _items(
         yield _read_fields(obj, fields, endpoint, _label(name, position, obj))
 
 
-def _json_value(value: Any) -> Any:
-    """State values as JSON: tuples (field lists) become lists, unrecognised values raw."""
-    value = raw_value(value)
-    return list(value) if isinstance(value, tuple) else value
-
-
-def state_values(obj: Any) -> dict[str, Any]:
-    """A state dataclass's fields as the JSON values they were read from."""
-    return {f.name: _json_value(getattr(obj, f.name)) for f in fields(obj)}
-
-
 def error_in_body(payload: Any) -> str | None:
     """The server's reason when a parsed top-level body says error (SPEC section 4):
     ``"status": "error"``, ``"success": false``, a non-empty ``errors``, a non-null
@@ -385,7 +375,7 @@ def verify_write(
     problems: list[str] = []
     for key, wanted in sorted(planned.items()):
         got = after.get(key)
-        if _same(got, _json_value(wanted)):
+        if _same(got, json_value(wanted)):
             continue
         if _same(got, before.get(key)):
             problems.append(f"the API accepted the write but {key} is still {got!r}")
@@ -752,7 +742,7 @@ class CtmProvider:
         user is never created twice. Verified by reading the users again."""
         account_id = _account_id(change)
         after = change.after or {}
-        body = {k: _json_value(after[k]) for k in USER_CREATE_FIELDS if k in after}
+        body = {k: json_value(after[k]) for k in USER_CREATE_FIELDS if k in after}
         missing = [k for k in USER_CREATE_FIELDS if k not in body]
         if missing:
             raise ProviderError(f"{change.address}: a new user needs {', '.join(missing)}")
@@ -890,4 +880,4 @@ def _changed_fields(change: Change) -> dict[str, Any]:
         raise ProviderError(
             f"{change.address}: cannot write {', '.join(unknown)} (writable: {', '.join(writable)})"
         )
-    return {key: _json_value(value) for key, value in sorted(change.after.items())}
+    return {key: json_value(value) for key, value in sorted(change.after.items())}
