@@ -683,7 +683,10 @@ def sandbox_serve(
     latency_ms: Annotated[
         float,
         typer.Option(
-            "--latency-ms", metavar="MS", min=0, help="Latency added to every request (default 0)."
+            "--latency-ms",
+            metavar="MS",
+            min=0,
+            help="Response time of every API request, work included (default 0).",
         ),
     ] = 0.0,
     rate_limit: Annotated[

@@ -13,7 +13,10 @@ has, so the ``ctm`` provider can be tested end to end and benchmarked:
 - A bounded pool of ``max_workers`` handler threads: a connection that arrives when all
   are busy is answered 503 with ``Retry-After`` and closed, so no flood of connections
   can grow the thread count.
-- ``latency_ms``: a sleep added to every request.
+- ``latency_ms``: the response time of every API request: each reply leaves no sooner
+  than ``latency_ms`` after its request was read, the simulator's own work included.
+  (Sleeping on top of that work would make every request slower than the latency the
+  benchmark's floor assumes, and by how much would depend on this machine's load.)
 - ``rate_limit``: at most R requests in any sliding one-second window, shared by all
   clients; above it 429 with ``Retry-After`` in whole seconds.
 - ``fail_rate``: with probability P (seeded by ``seed``) a request fails with 502, 503
@@ -350,6 +353,7 @@ class Simulator:
         limiter: SlidingWindow | None = None,
         faults: FaultInjector | None = None,
         sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.backend = backend
         self._credentials = credentials
@@ -357,6 +361,7 @@ class Simulator:
         self._limiter = limiter
         self._faults = faults
         self._sleep = sleep
+        self._clock = clock
         self._lock = threading.Lock()
         self._stats = ServerStats()
 
@@ -365,14 +370,19 @@ class Simulator:
         with self._lock:
             return self._stats
 
+    def now(self) -> float:
+        """The simulator's clock (seconds): what ``hold``'s ``arrived`` is measured on."""
+        return self._clock()
+
     def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
         """The response to one HTTP request: ``/__stats``, 404 outside ``/api/v1``, 429 over
         the rate limit, 401 without the expected credentials, 400 for a bad JSON body.
+        It is returned at once; the server holds it back with ``hold``.
         """
         url = urlsplit(target)
         if url.path == STATS_PATH and method == "GET":
             return Response(200, self.stats().as_json())
-        if url.path != API_PREFIX and not url.path.startswith(API_PREFIX + "/"):
+        if not _is_api(url.path):
             return _error(404, f"no endpoint at {url.path}: the API is served under {API_PREFIX}")
         self._count("requests")
         self._count_endpoint(method, url.path)
@@ -380,8 +390,6 @@ class Simulator:
         if malformed is not None:
             return _error(400, malformed)
         wait = self._limiter.admit() if self._limiter is not None else None
-        if self._latency > 0:
-            self._sleep(self._latency)
         if wait is not None:
             return self._rate_limited(wait)
         if not self._credentials.accept(authorization):
@@ -392,6 +400,15 @@ class Simulator:
         except DocumentError as exc:
             return _error(400, f"the request body is not usable JSON: {exc}")
         return self._handle(method, url.path, dict(parse_qsl(url.query)), payload)
+
+    def hold(self, arrived: float, target: str) -> None:
+        """Sleep until ``latency`` seconds after ``arrived`` (on ``now``'s clock) when
+        ``target`` is an API path, so the reply to it leaves then: the injected latency is
+        the response time, whatever the simulator's own work took before."""
+        if self._latency > 0 and _is_api(urlsplit(target).path):
+            wait = arrived + self._latency - self._clock()
+            if wait > 0:
+                self._sleep(wait)
 
     def _handle(self, method: str, path: str, query: dict[str, str], payload: Any) -> Response:
         fault = self._faults.draw() if self._faults is not None else None
@@ -428,6 +445,10 @@ class Simulator:
             self._stats = replace(self._stats, by_endpoint=counts)
 
 
+def _is_api(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
 def _malformed(path: str, query: str) -> str | None:
     """Why the ids or paging of an API request are malformed, or None. Checked here,
     so that a bad id is a 400 naming it and never reaches the backend as a number
@@ -457,6 +478,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; with Nagle's algorithm on, the client's
     # delayed ACK would hold the second one back about 40 ms on every request.
     disable_nagle_algorithm = True
+    _arrived = 0.0  # set by parse_request, on the simulator's clock
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -472,6 +494,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: no line per request."""
+
+    def parse_request(self) -> bool:
+        """The request line has just been read: the request has arrived (for ``hold``)."""
+        self._arrived = self.server.simulator.now()
+        return super().parse_request()
 
     def _dispatch(self, method: str) -> None:
         body = self._read_body()
@@ -502,12 +529,14 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def _send(self, response: Response) -> None:
+        """Compose the reply, hold it until its latency is served, then write it."""
         data = json.dumps(response.body).encode("utf-8")
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         for name, value in sorted(response.headers.items()):
             self.send_header(name, value)
+        self.server.simulator.hold(self._arrived, self.path)
         self.end_headers()
         self.wfile.write(data)
 
@@ -664,6 +693,7 @@ def create_server(
             limiter=limiter,
             faults=faults,
             sleep=sleep,
+            clock=clock,
         )
 
     try:

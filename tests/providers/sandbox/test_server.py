@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from hipaactl.providers.sandbox.server import (
     option_problems,
     serving,
 )
+from tests.e2e.processes import serve_simulator
 
 AUTH = "Basic " + base64.b64encode(b"access:secret").decode()
 # What the servers started here accept, as `sandbox serve` reads them from its environment.
@@ -128,12 +130,37 @@ def test_per_page_over_150_is_400() -> None:
     assert reply.status == 400
 
 
-def test_latency_is_slept_on_every_request() -> None:
-    slept: list[float] = []
-    sim = simulator(latency=0.05, sleep=slept.append)
-    sim.respond("GET", "/api/v1/accounts", AUTH, b"")
-    sim.respond("GET", "/api/v1/accounts", None, b"")
-    assert slept == [0.05, 0.05]
+def test_a_reply_is_held_until_the_latency_after_its_request_arrived() -> None:
+    clock, slept = FakeClock(), []
+    sim = simulator(latency=0.05, sleep=slept.append, clock=clock)
+    arrived = sim.now()
+    clock.now += 0.01  # the simulator's own work counts toward the latency
+    sim.hold(arrived, "/api/v1/accounts")
+    clock.now += 0.2  # work slower than the latency: no wait on top
+    sim.hold(arrived, "/api/v1/accounts/1001/settings")
+    sim.hold(sim.now(), "/__stats")  # outside the API: never held
+    assert slept == [pytest.approx(0.04)]
+
+
+def test_over_http_the_latency_is_the_response_time() -> None:
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    def make(url: str) -> Simulator:
+        backend = SandboxBackend(document(1001), base_url=url)
+        credentials = ExpectedCredentials("access", "secret")
+        return Simulator(backend, credentials=credentials, latency=0.05, sleep=sleep)
+
+    with serve_simulator(make) as server:
+        started = time.monotonic()
+        reply = requests.get(f"{server.url}/accounts", headers={"Authorization": AUTH}, timeout=5)
+        elapsed = time.monotonic() - started
+    assert reply.status_code == 200
+    assert elapsed >= 0.05
+    assert len(waits) == 1 and 0 < waits[0] <= 0.05
 
 
 def test_requests_over_the_rate_limit_get_429_with_retry_after() -> None:
