@@ -43,15 +43,18 @@ class Credentials:
         """The values that must never appear in a message (for redacting server text)."""
         return (self.access_key, self.secret_key)
 
-    def basic_tokens(self) -> tuple[str, ...]:
-        """The ``Authorization: Basic`` token (base64 of ``access:secret``) as sent, in
-        Latin-1, and as a server that assumes UTF-8 would rebuild it."""
+    def basic_token(self, encoding: str = "latin-1") -> str:
+        """The ``Authorization: Basic`` token, base64 of ``access:secret`` in ``encoding``;
+        Latin-1 is what is sent (as ``requests.auth.HTTPBasicAuth`` encodes it, RFC 7617's
+        default). Raises UnicodeEncodeError for a key outside it (``load_credentials``
+        refuses those)."""
         pair = f"{self.access_key}:{self.secret_key}"
-        tokens = {
-            base64.b64encode(pair.encode(encoding)).decode("ascii")
-            for encoding in ("latin-1", "utf-8")
-        }
-        return tuple(sorted(tokens))
+        return base64.b64encode(pair.encode(encoding)).decode("ascii")
+
+    def basic_tokens(self) -> tuple[str, ...]:
+        """The Basic token as sent, in Latin-1, and as a server that assumes UTF-8 would
+        rebuild it."""
+        return tuple(sorted({self.basic_token(e) for e in ("latin-1", "utf-8")}))
 
     def register_with_scrubber(self) -> None:
         """Mask both keys, and the Basic tokens whole, at every sink from now on."""
