@@ -836,3 +836,19 @@ def test_plain_http_to_loopback_never_goes_through_a_proxy(
 
     assert accounts["accounts"]
     assert len(proxied) == 1  # hipaactl's request went straight to the sandbox
+
+
+def test_https_takes_the_proxy_and_ca_bundle_from_the_environment(
+    mock: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/private-ca.pem")
+    mock.get(f"{BASE}/accounts", json={"accounts": []})
+    build(mock).transport.request("GET", "/accounts")
+
+    sent = mock.calls[0].request.req_kwargs  # what the adapter was asked to send with
+    assert sent["proxies"]["https"] == "http://proxy.test:3128"
+    assert sent["verify"] == "/etc/private-ca.pem"
+    assert sent["stream"] is True
