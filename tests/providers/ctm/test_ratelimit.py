@@ -7,7 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hipaactl.providers.ctm.ratelimit import SAFETY_MARGIN, TokenBucket, limiter_for
+from hipaactl.providers.ctm.ratelimit import (
+    SAFETY_MARGIN,
+    SendWindow,
+    TokenBucket,
+    limiter_for,
+)
 
 
 class FakeClock:
@@ -123,15 +128,65 @@ def test_concurrent_workers_each_get_their_own_slot() -> None:
 
 def test_limiter_for_keeps_every_second_below_the_configured_rate() -> None:
     clock = FakeClock()
-    bucket = limiter_for(200.0)
-    bucket = TokenBucket(bucket.rate, bucket.burst, clock=clock, sleep=clock.sleep)
+    limiter = limiter_for(200.0, clock=clock, sleep=clock.sleep)
 
-    times = grant_times(bucket, clock, [0.0] * 2000)
+    times = []
+    for _ in range(2000):
+        limiter.acquire()
+        times.append(clock.now)
 
-    assert bucket.rate == pytest.approx(200.0 * SAFETY_MARGIN)
-    assert bucket.burst == 1
+    assert limiter.bucket.rate == pytest.approx(200.0 * SAFETY_MARGIN)
+    assert limiter.bucket.burst == 1
+    assert limiter.window.limit == 195
     # slack for scheduling jitter between taking a token and the server counting it
     assert most_in_any_window(times, 1.0) <= 195
+
+
+def sent_times(window: SendWindow, clock: FakeClock, arrivals: list[float]) -> list[float]:
+    """Pass each arrival (in time order) through ``window``; return when each was sent."""
+    times = []
+    for arrival in sorted(arrivals):
+        clock.now = max(clock.now, arrival)
+        window.acquire()
+        times.append(clock.now)
+    return times
+
+
+def test_workers_that_wake_late_cannot_crowd_a_second() -> None:
+    # What the benchmark at 100/s showed: the bucket hands out slots 1/97 s apart, but
+    # the first four workers wake from their wait 40 ms late and send among the next
+    # workers. Measured on send times, the bucket alone then crowds a second past 100.
+    clock = FakeClock()
+    limiter = limiter_for(100.0, clock=clock, sleep=clock.sleep)
+    slots = [1000.0 + k / limiter.bucket.rate for k in range(400)]
+    late = [0.04 if k < 4 else 0.0 for k in range(400)]
+    unguarded = [slot + delay for slot, delay in zip(slots, late, strict=True)]
+    assert most_in_any_window(sorted(unguarded), 1.0) > 100
+
+    guarded = sent_times(limiter.window, clock, unguarded)
+
+    # (half-open, as CTM and the simulator count: a request 1 s after another may go)
+    assert most_in_any_window(guarded, 1.0 - 1e-6) <= limiter.window.limit == 98
+    assert all(sent >= wanted for sent, wanted in zip(guarded, sorted(unguarded), strict=True))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    limit=st.integers(min_value=1, max_value=50),
+    gaps=st.lists(
+        st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=0.5)), min_size=1, max_size=300
+    ),
+)
+def test_no_window_of_send_times_holds_more_than_the_limit(limit: int, gaps: list[float]) -> None:
+    clock = FakeClock()
+    window = SendWindow(limit, 1.0, clock=clock, sleep=clock.sleep)
+    arrivals = [1000.0 + sum(gaps[: i + 1]) for i in range(len(gaps))]
+
+    times = sent_times(window, clock, arrivals)
+
+    assert most_in_any_window(times, 1.0 - 1e-6) <= limit
+    # and it holds nothing back that fits: the first `limit` arrivals go at once
+    assert times[: min(limit, len(times))] == sorted(arrivals)[: min(limit, len(times))]
 
 
 @pytest.mark.parametrize(
