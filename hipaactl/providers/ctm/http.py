@@ -228,40 +228,30 @@ class HttpTransport:
         """Send one request, retrying per ``retry``'s table, and return the decoded JSON
         (None for an empty reply to a DELETE or a 204)."""
         target = self._target(method, path)
-        attempts = 0
-        while True:
-            attempts += 1
-            self._limiter.acquire()  # every attempt, retries and pages included
-            attempt = self._send(method, target.url, params, body)
-            verdict = self._judge(method, attempt, retried=attempts > 1)
-            if verdict == "done":
-                return attempt.payload
-            if verdict != "retry":
-                raise self._error(verdict, target, attempt)
-            if attempts >= self._max_attempts:
-                raise _gave_up(method, target, attempt, attempts)
-            self._sleep(self._backoff.delay(attempts, attempt.retry_after, self._random))
-            self._count(retries=1)
+
+        def again(attempt: _Attempt, attempts: int) -> bool:
+            return self._judge(method, attempt, retried=attempts > 1) == "retry"
+
+        attempt, attempts = self._send_until(method, target.url, params, body, again)
+        verdict = self._judge(method, attempt, retried=attempts > 1)
+        if verdict == "done":
+            return attempt.payload
+        if verdict == "retry":
+            raise _gave_up(method, target, attempt, attempts)
+        raise self._error(verdict, target, attempt)
 
     def probe(self, path: str, *, params: Mapping[str, str | int] | None = None) -> ProbeReply:
         """One GET for ``hipaactl doctor``, returned whatever its status; 429, 502-504 and
         lost connections are retried as for any GET. Raises ProviderError only when no
         reply came back (the reason names the host, never the credentials)."""
         target = self._target("GET", path)
-        attempts = 0
-        while True:
-            attempts += 1
-            self._limiter.acquire()
-            attempt = self._send("GET", target.url, params, None, with_names=True)
-            again = (
-                attempt.status in RETRYABLE_STATUSES
-                if attempt.status is not None
-                else attempt.retryable
-            )
-            if not again or attempts >= self._max_attempts:
-                break
-            self._sleep(self._backoff.delay(attempts, attempt.retry_after, self._random))
-            self._count(retries=1)
+
+        def again(attempt: _Attempt, _attempts: int) -> bool:
+            if attempt.status is None:
+                return attempt.retryable
+            return attempt.status in RETRYABLE_STATUSES
+
+        attempt, _ = self._send_until("GET", target.url, params, None, again, with_names=True)
         if attempt.status is None:
             raise ProviderError(attempt.reason, endpoint=target.endpoint)
         ok = 200 <= attempt.status < 300 and attempt.readable
@@ -272,6 +262,27 @@ class HttpTransport:
             body_keys=attempt.body_keys,
             header_names=attempt.header_names,
         )
+
+    def _send_until(
+        self,
+        method: Method,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+        again: Callable[[_Attempt, int], bool],
+        *,
+        with_names: bool = False,
+    ) -> tuple[_Attempt, int]:
+        """Send until ``again(attempt, attempts so far)`` is false or the attempts run
+        out, backing off in between; return the last attempt and how many were made."""
+        attempts = 0
+        while True:
+            attempts += 1
+            attempt = self._send(method, url, params, body, with_names=with_names)
+            if attempts >= self._max_attempts or not again(attempt, attempts):
+                return attempt, attempts
+            self._sleep(self._backoff.delay(attempts, attempt.retry_after, self._random))
+            self._count(retries=1)
 
     # -- one attempt ----------------------------------------------------------------
 
@@ -287,15 +298,21 @@ class HttpTransport:
         """One request. ``with_names`` (doctor's probe only) also records the body's key
         names and the rate-limit header names, which costs a second parse of the body."""
         self._count(requests_sent=1)
+        try:
+            prepared = requests.Request(
+                method,
+                url,
+                headers=self._headers,
+                params=dict(params) if params is not None else None,
+                json=dict(body) if body is not None else None,
+            ).prepare()
+        except requests.RequestException as error:
+            return self._failure(error)
+        # Every attempt (retries and pages included) waits here, as late as possible:
+        # the limiter logs the time the request leaves.
+        self._limiter.acquire()
         with watched(self._deadline, self._clock) as expired:
             try:
-                prepared = requests.Request(
-                    method,
-                    url,
-                    headers=self._headers,
-                    params=dict(params) if params is not None else None,
-                    json=dict(body) if body is not None else None,
-                ).prepare()
                 # An adapter never follows a redirect: credentials never go where a
                 # response points.
                 response = self._adapter.send(
