@@ -9,7 +9,14 @@ agency's security once), the floor
     floor = max(requests / rate_limit, requests x latency / parallelism)
 
 and wall / floor, the plan process's peak RSS and CPU, and the CPU share of diff and
-policy evaluation. That share comes from a second, in-process pass over the same
+policy evaluation.
+
+It then calibrates the machine: the same GETs, sent by ``parallelism`` threads through a
+bare ``requests`` adapter (no hipaactl transport, mapping, diff or policy) paced by the
+same limiter, against the same simulator. Its wall / floor is the best a client built on
+``requests`` reaches here; what plan spends above it is hipaactl's own.
+
+The diff and policy share comes from a second, in-process pass over the same
 generated agency read through the in-process transport (no HTTP, no latency):
 ``build_plan`` with the reads done beforehand and time.process_time around the functions
 it calls for diffing (diff_agency, diff_account, mark_unsafe) and for policy
@@ -27,15 +34,18 @@ plan, so the plan comes from one account-detail request per account.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import json
 import math
 import os
+import queue
 import re
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -262,6 +272,83 @@ def _replaced(module: ModuleType, name: str, value: Any) -> Iterator[None]:
         setattr(module, name, original)
 
 
+@dataclass(frozen=True)
+class Calibration:
+    wall: float
+    requests: int
+
+
+def calibration_paths(accounts: int, seed: int, expected: dict[str, int]) -> list[list[str]]:
+    """The GETs plan sends, grouped as its workers send them: the account list's pages and
+    agency security first, then one group per account (one path per kind read)."""
+    from hipaactl.providers.ctm.endpoints import EndpointTable
+    from hipaactl.providers.ctm.mapping import PER_PAGE
+    from hipaactl.providers.sandbox.generate import generate_agency
+
+    table = EndpointTable({})
+    names = [key.removeprefix("GET ") for key in expected]
+    per_account = [n for n in names if n not in ("accounts", "agency_security")]
+    pages = [
+        f"/accounts?page={n}&per_page={PER_PAGE}" for n in range(1, expected["GET accounts"] + 1)
+    ]
+
+    def path(name: str, account_id: int) -> str:
+        paged = table.endpoint(name).list_key is not None
+        return table.collection(name, account_id) + (
+            f"?page=1&per_page={PER_PAGE}" if paged else ""
+        )
+
+    ids = [a["id"] for a in generate_agency(accounts, seed=seed)["accounts"]]
+    groups = [[*pages, table.collection("agency_security")]]
+    return groups + [[path(n, int(i)) for n in per_account] for i in ids]
+
+
+def calibrate(base_url: str, args: argparse.Namespace, groups: list[list[str]]) -> Calibration:
+    """Send ``groups`` by ``args.parallelism`` threads (each group in order, by one
+    thread) through one bare ``requests`` adapter, paced by hipaactl's limiter."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    from hipaactl.providers.ctm.ratelimit import limiter_for
+
+    adapter = HTTPAdapter(pool_maxsize=args.parallelism)
+    limiter = limiter_for(args.rate_limit)
+    token = base64.b64encode(
+        f"{CREDENTIALS['CTM_ACCESS_KEY']}:{CREDENTIALS['CTM_SECRET_KEY']}".encode()
+    ).decode()
+    headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
+    work: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+    for group in groups:
+        work.put(group)
+
+    def worker() -> None:
+        while True:
+            try:
+                group = work.get_nowait()
+            except queue.Empty:
+                return
+            for path in group:
+                prepared = requests.Request("GET", base_url + path, headers=headers).prepare()
+                limiter.acquire()
+                adapter.send(prepared, timeout=(5, 30)).json()
+
+    threads = [threading.Thread(target=worker) for _ in range(args.parallelism)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    adapter.close()
+    return Calibration(wall, sum(len(g) for g in groups))
+
+
+def floor_seconds(requests: int, args: argparse.Namespace) -> float:
+    """SPEC section 10's floor for ``requests`` under ``args``' profile."""
+    latency = args.latency_ms / 1000
+    return max(requests / args.rate_limit, requests * latency / args.parallelism)
+
+
 def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
@@ -280,11 +367,13 @@ def report(
     stats: dict[str, Any],
     stages: StageTimes,
     expected: dict[str, int],
+    calibration: Calibration,
 ) -> str:
     requests = stats["requests"]
     latency = args.latency_ms / 1000
-    floor = max(requests / args.rate_limit, requests * latency / args.parallelism)
+    floor = floor_seconds(requests, args)
     ratio = run.wall / floor
+    bare_ratio = calibration.wall / floor_seconds(calibration.requests, args)
     per_account = requests / args.accounts
     share = (stages.diff_cpu + stages.policy_cpu) / run.wall
     lines = [
@@ -301,6 +390,10 @@ def report(
         f"{requests} x {latency:g} / {args.parallelism})",
         f"ratio wall / floor      {ratio:.3f}   "
         f"(target <= {MAX_RATIO}: {verdict(ratio <= MAX_RATIO)})",
+        f"requests alone          {calibration.wall:.2f} s for {calibration.requests} GETs = "
+        f"{bare_ratio:.3f} of their floor   (same GETs, threads and limiter through a bare "
+        "requests adapter: this machine's ceiling)",
+        f"hipaactl's own share    {ratio - bare_ratio:+.3f} of the floor above that",
         f"peak RSS (plan)         {run.peak_rss_mb:.1f} MB",
         f"plan CPU (user+sys)     {run.cpu:.2f} s = {run.cpu / run.wall:.1%} of wall",
         f"diff + policy CPU       {stages.diff_cpu:.3f} s + {stages.policy_cpu:.3f} s = "
@@ -325,6 +418,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = write_config(directory, base_url, args)
             run = run_plan(config, directory)
             stats = server_stats(base_url)
+            expected = expected_requests(config, args.accounts)
+            paths = calibration_paths(args.accounts, args.seed, expected)
+            calibration = calibrate(base_url, args, paths)
         finally:
             stop_server(server)
         if run.exit_code != 0:
@@ -332,8 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"hipaactl plan exited {run.exit_code}:\n{errors}", file=sys.stderr)
             return 1
         stages = time_diff_and_policy(config, args)
-        expected = expected_requests(config, args.accounts)
-    print(report(args, run, stats, stages, expected))
+    print(report(args, run, stats, stages, expected, calibration))
     return 0
 
 
