@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from functools import partial
 
@@ -17,6 +19,9 @@ from hipaactl.model.unread import Unread
 from hipaactl.providers.base import Provider
 
 Progress = Callable[[int, int], None]  # (accounts done, accounts total)
+# Allocations between collections of the youngest generation while accounts are read
+# (Python's default is 700).
+READING_GC_THRESHOLD = 10_000
 # Called in the reading thread as each account arrives, with the live agency security,
 # so later stages can work while the other accounts are still being read.
 AccountListener = Callable[[AgencySecurity | None, AccountState], None]
@@ -54,23 +59,31 @@ def _targeted(
 KindsFor = Callable[[int], frozenset[ResourceKind]]
 
 
+def read_request(
+    info: AccountInfo,
+    kinds_for: KindsFor,
+    optional_for: KindsFor | None = None,
+    targets: Sequence[str] = (),
+) -> ReadRequest:
+    """What to read of account ``info``: ``kinds_for(id)`` must be read and
+    ``optional_for(id)`` may fail, both narrowed to the targeted resource types."""
+    required = _targeted(kinds_for(info.id), info.id, targets)
+    optional = _targeted(optional_for(info.id), info.id, targets) if optional_for else frozenset()
+    return ReadRequest(info, required, optional - required)
+
+
 def plan_reads(
     scope: Scope,
     kinds_for: KindsFor,
     targets: Sequence[str],
     optional_for: KindsFor | None = None,
 ) -> tuple[ReadRequest, ...]:
-    """What to read of each managed, targeted account: ``kinds_for(account_id)`` must be
-    read and ``optional_for(account_id)`` may fail, both narrowed to the targeted
-    resource types. Returns one ``ReadRequest`` per account, by id."""
-    requests = []
-    for info in scope.managed:
-        if not wanted(targets, account_address(info.id)):
-            continue
-        required = _targeted(kinds_for(info.id), info.id, targets)
-        optional = _targeted(optional_for(info.id), info.id, targets) if optional_for else None
-        requests.append(ReadRequest(info, required, (optional or frozenset()) - required))
-    return tuple(requests)
+    """A ``read_request`` for each managed, targeted account, by id."""
+    return tuple(
+        read_request(info, kinds_for, optional_for, targets)
+        for info in scope.managed
+        if wanted(targets, account_address(info.id))
+    )
 
 
 def needs_agency(requests: Sequence[ReadRequest], targets: Sequence[str]) -> bool:
@@ -84,7 +97,11 @@ def _read_agency(provider: Provider) -> AgencySecurity:
     try:
         return provider.read_agency_security()
     except HipaactlError as exc:
-        raise StateReadError(f"could not read agency.security: {exc}") from None
+        raise _agency_unread(exc) from None
+
+
+def _agency_unread(exc: HipaactlError) -> StateReadError:
+    return StateReadError(f"could not read agency.security: {exc}")
 
 
 def unread_reason(exc: HipaactlError) -> str:
@@ -151,6 +168,29 @@ def _with_kind(state: AccountState, part: AccountState, kind: ResourceKind) -> A
     return replace(state, info=part.info)
 
 
+@contextmanager
+def collecting_rarely() -> Iterator[None]:
+    """Hold the cyclic garbage collector back while accounts are read, then restore it.
+
+    A collection stops every worker. At Python's defaults, a plan of 1,000 accounts ran
+    about 580 collections (725 ms in all, one of them 137 ms) while 8 requests waited for
+    their replies to be read, and late workers then crowded the rate limit. So what was
+    loaded before reading (modules, config, packs), which lives for the whole run, is
+    frozen out of collections (``gc.freeze``), and the youngest generation is collected
+    every ``READING_GC_THRESHOLD`` allocations: about 150 collections, 200 ms, none of
+    the oldest generation. Memory is unchanged: the garbage of a read is freed by
+    reference counting, not by the collector.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(thresholds[0], READING_GC_THRESHOLD), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def read_accounts(
     provider: Provider,
     requests: Sequence[ReadRequest],
@@ -190,8 +230,9 @@ def read_accounts_noting_unread(
     an interrupt."""
     pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
     try:
-        futures = {pool.submit(read_one, provider, r): r.info for r in requests}
-        return _collect(futures, progress, on_account)
+        with collecting_rarely():
+            futures = {pool.submit(read_one, provider, r): r.info for r in requests}
+            return _collect(futures, progress, on_account)
     finally:
         # After an interrupt or an error, queued reads are dropped, not waited for.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -313,29 +354,19 @@ def read_streamed(
     or every account whose required reads failed; nothing is returned partially.
     """
     pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
-    listed: list[AccountInfo] = []
-    futures: dict[Future[AccountRead], AccountInfo] = {}
     try:
-        agency_future = pool.submit(provider.read_agency_security) if read_agency else None
-        try:
-            for page in account_pages(provider):
-                listed.extend(page)
-                for info in page:
-                    if is_managed(info):
-                        required = kinds_for(info.id)
-                        optional = (
-                            optional_for(info.id) if optional_for else frozenset()
-                        ) - required
-                        request = ReadRequest(info, required, optional)
-                        futures[pool.submit(read_one, provider, request)] = info
-        except HipaactlError as exc:
-            raise StateReadError(f"could not list accounts: {exc}") from None
-        all_accounts = tuple(sorted(listed, key=lambda a: a.id))
-        if check_listed is not None:
-            check_listed(all_accounts)
-        agency = _agency_result(agency_future)
-        listener = None if on_account is None else partial(on_account, agency)
-        reads = _collect(futures, progress, listener)
+        with collecting_rarely():
+            agency_future = pool.submit(provider.read_agency_security) if read_agency else None
+
+            def submit(info: AccountInfo) -> Future[AccountRead]:
+                return pool.submit(read_one, provider, read_request(info, kinds_for, optional_for))
+
+            all_accounts, futures = _list_submitting(provider, is_managed, submit)
+            if check_listed is not None:
+                check_listed(all_accounts)
+            agency = _agency_result(agency_future)
+            listener = None if on_account is None else partial(on_account, agency)
+            reads = _collect(futures, progress, listener)
     finally:
         # After an interrupt or an error, queued reads are dropped, not waited for.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -347,10 +378,28 @@ def read_streamed(
     )
 
 
+def _list_submitting(
+    provider: Provider,
+    is_managed: Callable[[AccountInfo], bool],
+    submit: Callable[[AccountInfo], Future[AccountRead]],
+) -> tuple[tuple[AccountInfo, ...], dict[Future[AccountRead], AccountInfo]]:
+    """Every listed account (by id) and the reads of the managed ones, each submitted as
+    soon as its page arrives. Raises ``StateReadError`` when the list cannot be read."""
+    listed: list[AccountInfo] = []
+    futures: dict[Future[AccountRead], AccountInfo] = {}
+    try:
+        for page in account_pages(provider):
+            listed.extend(page)
+            futures.update((submit(info), info) for info in page if is_managed(info))
+    except HipaactlError as exc:
+        raise StateReadError(f"could not list accounts: {exc}") from None
+    return tuple(sorted(listed, key=lambda a: a.id)), futures
+
+
 def _agency_result(future: Future[AgencySecurity] | None) -> AgencySecurity | None:
     if future is None:
         return None
     try:
         return future.result()
     except HipaactlError as exc:
-        raise StateReadError(f"could not read agency.security: {exc}") from None
+        raise _agency_unread(exc) from None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterator
 
 import pytest
 
 from hipaactl.errors import ConfigError, ProviderError, StateReadError
-from hipaactl.live.read import read_streamed
+from hipaactl.live.read import READING_GC_THRESHOLD, read_streamed
 from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, ResourceKind
 from tests import builders as b
 
@@ -83,3 +84,45 @@ def test_a_check_of_the_whole_list_may_stop_the_run() -> None:
             parallelism=2,
             check_listed=refuse,
         )
+
+
+class CollectorWatchingProvider(PagedProvider):
+    """Records the collector's settings as each account is read."""
+
+    def __init__(self, fail_account: int | None = None) -> None:
+        super().__init__(fail_account)
+        self.during: list[tuple[tuple[int, int, int], int]] = []
+
+    def read_account(self, info: AccountInfo, kinds: frozenset[ResourceKind]) -> AccountState:
+        self.during.append((gc.get_threshold(), gc.get_freeze_count()))
+        return super().read_account(info, kinds)
+
+
+@pytest.mark.parametrize("fail_account", [None, 1003])
+def test_the_collector_is_held_back_while_reading_and_restored_after(
+    fail_account: int | None,
+) -> None:
+    before = gc.get_threshold()
+    provider = CollectorWatchingProvider(fail_account)
+
+    def read() -> None:
+        read_streamed(
+            provider,  # type: ignore[arg-type]
+            is_managed=lambda _info: True,
+            kinds_for=lambda _id: frozenset({"users"}),
+            read_agency=False,
+            parallelism=2,
+        )
+
+    if fail_account is None:
+        read()
+    else:
+        with pytest.raises(StateReadError):
+            read()
+
+    assert len(provider.during) == 3
+    for thresholds, frozen in provider.during:
+        assert thresholds[0] == max(before[0], READING_GC_THRESHOLD)
+        assert frozen > 0  # what was loaded before reading is left out of collections
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
