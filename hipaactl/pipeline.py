@@ -218,8 +218,7 @@ def _refuse_unread_managed(unread: Sequence[str], targets: Sequence[str]) -> Non
 
 
 def _unmatched_targets(missing: Sequence[str], addresses: Sequence[str]) -> UsageError:
-    """Exit 1 naming each target that matches nothing, with the nearest addresses of the
-    whole plan (``addresses``: a targeted read only holds what the targets select)."""
+    """Exit 1 naming each target that matches nothing, with the nearest ``addresses``."""
     lines = []
     for target in missing:
         close = nearest(target, addresses)
@@ -229,6 +228,28 @@ def _unmatched_targets(missing: Sequence[str], addresses: Sequence[str]) -> Usag
         "\n  ".join(lines),
         hint="run `hipaactl plan --list-addresses` to see every address you can target",
     )
+
+
+def _addresses_around(
+    inputs: Inputs,
+    provider: Provider,
+    options: PlanOptions,
+    missing: Sequence[str],
+    scope: Scope,
+) -> tuple[str, ...]:
+    """Every address of the managed accounts that the ``missing`` targets name, read
+    whole: a mistyped resource type was not read, and its neighbours are there. Only
+    those accounts are read again, not the agency (a target naming no account is
+    compared with every managed account's address, which the plan already has)."""
+    named = tuple(
+        address
+        for address in (account_address(info.id) for info in scope.managed)
+        if any(t == address or t.startswith(f"{address}.") for t in missing)
+    )
+    if not named:
+        return ()
+    around = replace(options, targets=named, list_addresses=True, progress=None)
+    return build_plan(inputs, provider, around).addresses
 
 
 def targetable_addresses(
@@ -286,8 +307,8 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
     if options.targets:
         missing = unmatched(options.targets, addresses)
         if missing:
-            untargeted = replace(options, targets=(), list_addresses=True, progress=None)
-            raise _unmatched_targets(missing, build_plan(inputs, provider, untargeted).addresses)
+            nearby = _addresses_around(inputs, provider, options, missing, read.scope)
+            raise _unmatched_targets(missing, (*addresses, *nearby))
         changes = tuple(c for c in changes if is_selected(options.targets, c.address))
         manual = tuple(m for m in manual if is_selected(options.targets, m.address))
         warnings.extend(_dependency_warnings(changes, options.targets))

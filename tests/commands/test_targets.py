@@ -3,11 +3,17 @@ examples/clinic (issue 16 item 2)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from hipaactl.commands.common import open_provider_for
+from hipaactl.errors import UsageError
+from hipaactl.model.state import AccountInfo, AccountState, ResourceKind
+from hipaactl.pipeline import PlanOptions, build_plan, load_inputs
 from tests.conftest import CliRunner
 
 ROSA = 'account[1001].user["rosa.nguyen@downtown-clinic.example"]'  # created by apply
@@ -102,3 +108,23 @@ def test_list_addresses_with_a_plan_flag_is_a_usage_error(
     assert f"cannot be used with {named}" in result.err
     assert result.out == ""
     assert not (clinic / "plan.json").exists()
+
+
+def test_a_mistyped_target_reads_again_only_the_account_it_names(clinic: Path) -> None:
+    inputs = load_inputs(clinic / "hipaa.toml", today=dt.date.today())
+    provider = open_provider_for(inputs.config)
+    read: list[int] = []
+    read_account = provider.read_account
+
+    def counting(info: AccountInfo, kinds: frozenset[ResourceKind]) -> AccountState:
+        read.append(info.id)
+        return read_account(info, kinds)
+
+    provider.read_account = counting  # type: ignore[method-assign]
+    try:
+        with pytest.raises(UsageError, match=re.escape(f"nearest: {NOTIFICATION}")):
+            build_plan(inputs, provider, PlanOptions(targets=('account[1001].notifcation["N7"]',)))
+    finally:
+        provider.close()
+
+    assert set(read) == {1001}  # never the other managed accounts, 1002 and 1003
