@@ -189,7 +189,7 @@ def test_errors_and_debug_tracebacks_never_show_the_credentials(
         "--debug", "-c", str(tmp_path / "hipaa.toml"), "apply", "--auto-approve"
     )
     monkeypatch.setenv("CTM_SECRET_KEY", SECRET)
-    monkeypatch.setattr(requests.Session, "request", explode)
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", explode)
     runs["unexpected error"] = debug_plan(strict_server.url)
 
     assert all(run.code == 1 for run in runs.values()), {k: r.output for k, r in runs.items()}
