@@ -298,7 +298,7 @@ def build_plan(inputs: Inputs, provider: Provider, options: PlanOptions) -> Plan
     ordered = sort_changes([*agency_changes, *account_changes])
     changes = mark_unsafe(add_safety_dependencies(ordered), live)
     manual, read_only_warnings = evaluate_read_only(
-        config, packs, live, read.scope, today=options.clock().date()
+        config, packs, live, read.scope, today=options.clock().date(), facts=inputs.gate.facts
     )
     warnings = [*read.warnings, *read_only_warnings]
     addresses: tuple[str, ...] = ()

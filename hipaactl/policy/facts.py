@@ -13,25 +13,44 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from hipaactl.config.model import FactAttestation
 from hipaactl.policy.model import Pack, RuleResult
 
 
-def attest_facts(
-    results: Sequence[RuleResult],
+@dataclass(frozen=True)
+class FactAttestations:
+    """The config's fact attestations sorted for one day: ``current`` maps a rule id to
+    the attestation in force for it; ``warnings`` name the stale ones and those naming no
+    loaded rule. Depends only on the config, the packs and the day, so it is worked out
+    once per run (``GateOutcome.facts``) and applied to every set of results."""
+
+    current: Mapping[str, FactAttestation] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def attest(self, results: Sequence[RuleResult]) -> tuple[RuleResult, ...]:
+        """``results`` with the ``unexposed`` errors of every rule a current attestation
+        names turned ``attested`` (the message carries who, when and the note), and its
+        ``unread`` and ``unrecognized`` errors kept ``error`` with a message saying the
+        attestation does not cover them."""
+        current = self.current
+        return tuple(
+            _apply(r, current[r.rule.id]) if r.status == "error" and r.rule.id in current else r
+            for r in results
+        )
+
+
+def fact_attestations(
     facts: Sequence[FactAttestation],
     packs: Sequence[Pack],
     *,
     today: dt.date,
     max_age_days: int,
-) -> tuple[tuple[RuleResult, ...], tuple[str, ...]]:
-    """``results`` with the ``unexposed`` errors of every rule a current fact attestation
-    names turned ``attested`` (the message carries who, when and the note), its
-    ``unread`` errors kept ``error`` with a message saying the attestation does not cover
-    a failed read, and the warnings about stale or unknown attestations."""
+) -> FactAttestations:
+    """Which of ``facts`` are in force on ``today`` (confirmed within ``max_age_days``,
+    naming a rule of ``packs``), with a warning for each that is not."""
     rule_ids = sorted(rule.id for pack in packs for rule in pack.rules)
     current: dict[str, FactAttestation] = {}
     warnings: list[str] = []
@@ -48,11 +67,7 @@ def attest_facts(
             )
         else:
             current[fact.rule_id] = fact
-    attested = tuple(
-        _apply(r, current[r.rule.id]) if r.status == "error" and r.rule.id in current else r
-        for r in results
-    )
-    return attested, tuple(warnings)
+    return FactAttestations(current, tuple(warnings))
 
 
 def _apply(result: RuleResult, fact: FactAttestation) -> RuleResult:

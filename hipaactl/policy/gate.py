@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from hipaactl.config.model import Config
 from hipaactl.live.scope import Scope
 from hipaactl.model.changes import ManualAction
 from hipaactl.model.state import LiveState, live_login_required
 from hipaactl.policy.evaluate import UNREAD_PREFIX, ConfigRefs, evaluate
-from hipaactl.policy.facts import attest_facts
+from hipaactl.policy.facts import FactAttestations, fact_attestations
 from hipaactl.policy.model import READ_ONLY_RESOURCES, Pack, RuleResult
 from hipaactl.policy.overrides import apply_overrides
 from hipaactl.policy.views import (
@@ -36,8 +36,12 @@ _NOT_MANUAL = frozenset({"account"})
 
 @dataclass(frozen=True)
 class GateOutcome:
+    """The gate's results and warnings, and the fact attestations in force (worked out
+    once here; a plan's manual actions reuse them)."""
+
     results: tuple[RuleResult, ...]
     warnings: tuple[str, ...]
+    facts: FactAttestations = field(default_factory=FactAttestations)
 
     @property
     def mandatory_failures(self) -> tuple[RuleResult, ...]:
@@ -65,15 +69,20 @@ def evaluate_gate(config: Config, packs: Sequence[Pack], *, today: dt.date) -> G
     refs = ConfigRefs(config, config.agency_security.require_login_for_recordings)
     results = evaluate(packs, declared_views(config), refs, mode="gate")
     waived, warnings = apply_overrides(results, config.overrides, packs, today=today)
-    # Fact attestations matter to check only; validate still names stale or unknown ones.
-    _, fact_warnings = attest_facts(
-        (),
+    # Fact attestations change no gate result; validate still names stale or unknown ones.
+    facts = config_facts(config, packs, today=today)
+    return GateOutcome(waived, (*facts.warnings, *warnings), facts)
+
+
+def config_facts(config: Config, packs: Sequence[Pack], *, today: dt.date) -> FactAttestations:
+    """The config's ``[attestations.facts]`` in force on ``today``, under the packs'
+    attestation expiry (SPEC section 7), with warnings for the rest."""
+    return fact_attestations(
         config.attestations.facts,
         packs,
         today=today,
         max_age_days=attestation_max_age_days(packs, config),
     )
-    return GateOutcome(waived, (*fact_warnings, *warnings))
 
 
 def evaluate_live(
@@ -98,15 +107,9 @@ def evaluate_live(
         unread=unread_collections(live, scope),
         unexposed=unexposed_collections(live),
     )
-    results, fact_warnings = attest_facts(
-        results,
-        config.attestations.facts,
-        packs,
-        today=today,
-        max_age_days=attestation_max_age_days(packs, config),
-    )
-    waived, warnings = apply_overrides(results, config.overrides, packs, today=today)
-    return waived, (*fact_warnings, *warnings)
+    facts = config_facts(config, packs, today=today)
+    waived, warnings = apply_overrides(facts.attest(results), config.overrides, packs, today=today)
+    return waived, (*facts.warnings, *warnings)
 
 
 def _read_only_pack(pack: Pack) -> Pack:
@@ -123,10 +126,12 @@ def evaluate_read_only(
     scope: Scope,
     *,
     today: dt.date,
+    facts: FactAttestations | None = None,
 ) -> tuple[tuple[ManualAction, ...], tuple[str, ...]]:
     """A plan's manual actions: only the rules over read-only facts, over views of only
     the types they look at, so a plan of 10,000 accounts does not evaluate (and hold)
-    every rule of every resource the way ``check`` must."""
+    every rule of every resource the way ``check`` must. ``facts`` are the attestations
+    the gate already sorted (``GateOutcome.facts``); worked out here when not given."""
     read_only = [_read_only_pack(p) for p in packs]
     rules = [r for p in read_only for r in p.rules]
     types = frozenset(
@@ -146,13 +151,9 @@ def evaluate_read_only(
     )
     # A fact a person attested is not "could not read" (SPEC section 7); its warnings
     # are check's and validate's to give.
-    results, _ = attest_facts(
-        results,
-        config.attestations.facts,
-        packs,
-        today=today,
-        max_age_days=attestation_max_age_days(packs, config),
-    )
+    if facts is None:
+        facts = config_facts(config, packs, today=today)
+    results = facts.attest(results)
     # Overrides are matched against every rule, so none is reported as unknown here.
     waived, warnings = apply_overrides(results, config.overrides, packs, today=today)
     return manual_actions(waived), warnings

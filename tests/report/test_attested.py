@@ -11,7 +11,7 @@ from pathlib import Path
 from hipaactl.config.model import FactAttestation
 from hipaactl.live.scope import classify_accounts
 from hipaactl.model.state import TrackingNumber, Unrecognized
-from hipaactl.policy.gate import evaluate_read_only
+from hipaactl.policy.gate import evaluate_gate, evaluate_read_only
 from hipaactl.report.check import report_document
 from hipaactl.report.render.html import render_html
 from hipaactl.report.render.junit import render_junit
@@ -193,3 +193,17 @@ def test_a_plan_lists_an_attested_fact_as_no_could_not_read_action() -> None:
     attested, _ = evaluate_read_only(world, CURRENT, UNEXPOSED, scope, today=TODAY)  # type: ignore[arg-type]
     assert any(a.unread for a in unattested)
     assert not any(a.unread for a in attested)
+
+
+def test_a_plan_reuses_the_attestations_the_gate_sorted() -> None:
+    # The gate works the attestations out once (GateOutcome.facts); the plan's manual
+    # actions apply those, not a second reading of the config.
+    world = with_facts(fact())
+    scope = classify_accounts(world, UNEXPOSED.all_accounts)  # type: ignore[arg-type]
+    gate = evaluate_gate(world, CURRENT, today=TODAY)  # type: ignore[arg-type]
+    assert set(gate.facts.current) == {"CTM-NUM-01"}
+    manual, _ = evaluate_read_only(
+        config(), CURRENT, UNEXPOSED, scope, today=TODAY, facts=gate.facts
+    )
+    assert not any(a.unread for a in manual)
+    assert manual == evaluate_read_only(world, CURRENT, UNEXPOSED, scope, today=TODAY)[0]  # type: ignore[arg-type]
