@@ -64,10 +64,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from filelock import FileLock, Timeout
-
 from hipaactl import __version__
 from hipaactl.apply.audit_key import AUDIT_KEY_ENV, audit_key, head_mac, record_mac, same
+from hipaactl.apply.held_lock import HeldLock
 from hipaactl.canonical import canonical_json, digest, parse_json
 from hipaactl.errors import AuditLogError, LockError, UsageError
 from hipaactl.files import PRIVATE_MODE, ReservedFile, open_append, write_text_atomic
@@ -636,64 +635,29 @@ def log_lock_path(log_path: Path) -> Path:
     return log_path.with_name(log_path.name + LOCK_SUFFIX)
 
 
-class LogLock:
+class LogLock(HeldLock):
     """Exclusive right to append to one change log, held on the log itself.
 
     An OS file lock (``filelock``) on ``log_lock_path(log)``, so configs in different
     directories that share one ``[audit] path`` take turns and keep one chain (SPEC
     section 13); the working-directory lock cannot see them. ``timeout`` is how many
     seconds to wait (0: fail at once). Two LogLock objects conflict even within one
-    process. Raises LockError when the lock is held or cannot be created.
+    process. ``acquire`` creates the log's folder and the lock file (0600) if needed and
+    raises LockError naming the log when another run holds it, or when the lock file
+    cannot be created.
     """
 
     def __init__(self, log_path: Path, *, timeout: float = 0) -> None:
+        super().__init__(log_lock_path(log_path), timeout=timeout, mode=PRIVATE_MODE)
         self.log_path = log_path
-        self._timeout = timeout
-        self._file_lock = FileLock(
-            str(log_lock_path(log_path)), thread_local=False, mode=PRIVATE_MODE
+
+    def busy_error(self) -> LockError:
+        """Another run appends to the log (SPEC section 13): nothing was applied."""
+        return LockError(
+            f"another hipaactl run is appending to the change log {self.log_path} "
+            "(a config sharing its [audit] path); nothing was applied",
+            hint=f"wait for it or pass --lock-timeout SECONDS; the lock is {self.path}",
         )
-        self._held = False
-
-    @property
-    def held(self) -> bool:
-        """True between a successful ``acquire`` and ``release``."""
-        return self._held
-
-    def __enter__(self) -> LogLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
-
-    def acquire(self) -> None:
-        """Take the lock, waiting up to ``timeout`` seconds; creates the log's folder and
-        the lock file (0600) if needed. Raises LockError naming the log when another run
-        holds it, or when the lock file cannot be created."""
-        path = log_lock_path(self.log_path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file_lock.acquire(timeout=self._timeout)
-        except Timeout:
-            raise LockError(
-                f"another hipaactl run is appending to the change log {self.log_path} "
-                "(a config sharing its [audit] path); nothing was applied",
-                hint=f"wait for it or pass --lock-timeout SECONDS; the lock is {path}",
-            ) from None
-        except OSError as exc:
-            raise LockError(f"cannot create lock file {path}: {exc.strerror or exc}") from None
-        self._held = True
-
-    def release(self) -> None:
-        """Let the next run append; harmless when not held. The lock file stays."""
-        if self._held:
-            self._held = False
-            self._file_lock.release()
 
 
 def check_appendable(

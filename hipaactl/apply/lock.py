@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from filelock import FileLock, Timeout
 
 from hipaactl.apply.audit_log import Clock, format_time, user_at_host, utc_now
+from hipaactl.apply.held_lock import HeldLock
 from hipaactl.canonical import parse_json
 from hipaactl.errors import LockError, UsageError
 from hipaactl.files import write_text_atomic
@@ -97,7 +97,7 @@ def held_message(info: LockInfo | None) -> str:
     )
 
 
-class ApplyLock:
+class ApplyLock(HeldLock):
     """Exclusive use of a working directory for one run; a context manager.
 
     ``timeout`` is how many seconds to wait for another run to finish (0: fail at once);
@@ -105,7 +105,10 @@ class ApplyLock:
     ``on_wait`` is called with the holder's details when the lock is taken and the run
     is about to wait for it (so the CLI can say "Acquiring lock…").
     Two ApplyLock objects conflict even within one process (each opens its own lock).
-    Raises LockError when the lock is held or cannot be created.
+    ``acquire`` takes ``.hipaactl/lock``, then writes the holder details to
+    ``lock.info`` (SPEC section 6); it raises LockError naming the holder when another
+    run keeps it or the lock file cannot be created, RuntimeError when this object
+    already holds it.
     """
 
     def __init__(
@@ -121,72 +124,32 @@ class ApplyLock:
     ) -> None:
         if timeout < 0:
             raise UsageError(f"--lock-timeout must be 0 or more seconds, not {timeout:g}")
+        super().__init__(lock_path(work_dir), timeout=timeout)
         self.work_dir = work_dir
-        self._timeout = timeout
         self._holder = user_at_host(environ)
         self._command = command
         self._clock = clock
         self._holder_wait = holder_wait
         self._on_wait = on_wait
-        # thread_local=False: the engine may release from another thread than it acquired in.
-        self._file_lock = FileLock(str(lock_path(work_dir)), thread_local=False)
-        self._held = False
 
-    @property
-    def held(self) -> bool:
-        """Whether this object holds the lock now."""
-        return self._held
+    def busy_error(self) -> LockError:
+        """Another run keeps the working directory: names it from ``lock.info``."""
+        return LockError(
+            held_message(self._wait_for_holder_info()),
+            hint=f"the lock is {self.path}; it is released when that run exits",
+        )
 
-    def __enter__(self) -> ApplyLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
-
-    def acquire(self) -> None:
-        """Take ``.hipaactl/lock``, waiting up to the timeout (seconds), then write the holder
-        details to ``lock.info`` (SPEC section 6).
-
-        Raises LockError naming the holder when another run keeps it or the lock file cannot
-        be created; RuntimeError when this object already holds it.
-        """
-        if self._held:
-            raise RuntimeError("this ApplyLock is already held")
-        path = lock_path(self.work_dir)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._acquire_file_lock()
-        except Timeout:
-            raise LockError(
-                held_message(self._wait_for_holder_info()),
-                hint=f"the lock is {path}; it is released when that run exits",
-            ) from None
-        except OSError as exc:
-            raise LockError(f"cannot create lock file {path}: {exc.strerror or exc}") from exc
-        self._held = True
-        try:
-            self._write_info()
-        except BaseException:
-            self.release()
-            raise
-
-    def _acquire_file_lock(self) -> None:
+    def _take(self, file_lock: FileLock, timeout: float) -> None:
         """Take the lock at once if it is free; else tell ``on_wait`` and wait up to the
         timeout. Raises filelock's Timeout."""
-        if self._timeout <= 0 or self._on_wait is None:
-            self._file_lock.acquire(timeout=self._timeout)
+        if timeout <= 0 or self._on_wait is None:
+            file_lock.acquire(timeout=timeout)
             return
         try:
-            self._file_lock.acquire(timeout=0)
+            file_lock.acquire(timeout=0)
         except Timeout:
             self._on_wait(read_lock_info(self.work_dir))
-            self._file_lock.acquire(timeout=self._timeout)
+            file_lock.acquire(timeout=timeout)
 
     def _wait_for_holder_info(self) -> LockInfo | None:
         """The holder's details, waiting briefly for a holder that has only just
@@ -198,17 +161,7 @@ class ApplyLock:
                 return info
             time.sleep(_HOLDER_POLL_SECONDS)
 
-    def release(self) -> None:
-        """Remove lock.info, then the lock (so a new holder's info is never removed)."""
-        if not self._held:
-            return
-        try:
-            info_path(self.work_dir).unlink(missing_ok=True)
-        finally:
-            self._held = False
-            self._file_lock.release()
-
-    def _write_info(self) -> None:
+    def _after_acquire(self) -> None:
         info = LockInfo(self._holder, os.getpid(), format_time(self._clock()), self._command)
         target = info_path(self.work_dir)
         # Write then rename, so a waiting run never reads half a file.
@@ -216,3 +169,7 @@ class ApplyLock:
             write_text_atomic(target, json.dumps(info.to_json(), sort_keys=True) + "\n")
         except OSError as exc:
             raise LockError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+    def _before_release(self) -> None:
+        # lock.info goes first, so a new holder's details are never removed.
+        info_path(self.work_dir).unlink(missing_ok=True)
