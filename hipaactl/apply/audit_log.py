@@ -45,7 +45,9 @@ Writing (SPEC sections 9 and 13), the API the apply command and the evidence bun
   (scrubbed of credentials before they are hashed), 0600 and never through a symbolic
   link; a failed write (ENOSPC) cuts the log back to its last whole record and stops
   all later appends; ``close()`` writes the head into space reserved at open.
-- ``verify_log``, ``read_log``, ``read_head``, ``record_hash``: reading and checking.
+- ``verify_log``, ``read_log``, ``read_head``, ``record_hash``: reading and checking;
+  ``read_log_files`` reads a log and its head as one, under the log's lock, and
+  ``verify_bytes`` checks those bytes (the evidence bundle keeps exactly what it checked).
 """
 
 from __future__ import annotations
@@ -230,8 +232,18 @@ def keyed_head(
 def read_head(path: Path) -> AuditHead:
     """Read a head file; AuditLogError if it is unreadable or malformed."""
     try:
-        data = parse_json(path.read_bytes())
-    except (OSError, ValueError) as exc:  # DocumentError is a ValueError
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise AuditLogError(f"cannot read audit head {path}: {exc}") from None
+    return parse_head(raw, path)
+
+
+def parse_head(raw: bytes, path: Path) -> AuditHead:
+    """The head in ``raw``, the bytes of the head file at ``path`` (named in errors);
+    AuditLogError if it is not JSON or not a head's shape."""
+    try:
+        data = parse_json(raw)
+    except ValueError as exc:  # DocumentError
         raise AuditLogError(f"cannot read audit head {path}: {exc}") from None
     records = data.get("records") if isinstance(data, dict) else None
     last = data.get("hash") if isinstance(data, dict) else None
@@ -315,6 +327,17 @@ class _Scan:
         if number > len(self.lines):
             return None
         return self.lines[number - 1].stored_hash
+
+
+def _read_optional(path: Path, what: str) -> bytes | None:
+    """The bytes of ``path``, or None when there is no such file; AuditLogError naming
+    ``what`` it is when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise AuditLogError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -416,16 +439,40 @@ class VerifyReport:
 def verify_log(
     path: Path, *, head_hash: str | None = None, key: bytes | None = None
 ) -> VerifyReport:
-    """Check the chain, the tail, open writes, and the end against a head.
+    """Check the log at ``path``: its chain, its tail, open writes, and its end against a
+    head (``verify_bytes``, over the log and ``audit.head`` each read once).
 
     The head is ``head_hash`` when given (``--head HASH``), else ``audit.head`` beside
-    the log; with neither, the chain alone is checked and a warning says so. With
-    ``key`` (``$HIPAACTL_AUDIT_KEY``), keyed records and a keyed head are checked
-    against their HMACs, and a head that is not keyed fails (SPEC section 13). Problems
-    name their line and come in line order; those about the end of the log come last.
-    Raises AuditLogError when the log cannot be read, UsageError for a malformed hash.
+    the log. Raises AuditLogError when the log or its head file exists but cannot be
+    read, UsageError for a malformed hash.
     """
-    scan = _scan(_read_bytes(path), key)
+    head_file = head_path(path)
+    data = _read_bytes(path)
+    head = None if head_hash is not None else _read_optional(head_file, "audit head")
+    return verify_bytes(data, head, head_file=head_file, head_hash=head_hash, key=key)
+
+
+def verify_bytes(
+    data: bytes,
+    head: bytes | None,
+    *,
+    head_file: Path,
+    head_hash: str | None = None,
+    key: bytes | None = None,
+) -> VerifyReport:
+    """Check a log given as its bytes ``data``: the chain, the tail, open writes, and the
+    end against a head. Reads no file, so what is checked is exactly what the caller
+    keeps (the evidence bundle copies these same bytes).
+
+    The head is ``head_hash`` when given (``--head HASH``), else ``head``, the bytes of
+    the head file (``head_file`` names it in problems; None: there is none); with
+    neither, the chain alone is checked and a warning says so. With ``key``
+    (``$HIPAACTL_AUDIT_KEY``), keyed records and a keyed head are checked against their
+    HMACs, and a head that is not keyed fails (SPEC section 13). Problems name their
+    line and come in line order; those about the end of the log come last. Raises
+    UsageError for a malformed ``head_hash``.
+    """
+    scan = _scan(data, key)
     located = [(line.number, line.problem) for line in scan.lines if line.problem is not None]
     located += _chain_problems(scan.lines)
     located += _downgrade_problems(scan)
@@ -446,7 +493,7 @@ def verify_log(
                 f"line {number}: partial last line (no newline at the end): a write was cut off",
             )
         )
-    end_problems, warnings = _check_end(path, scan, head_hash, key)
+    end_problems, warnings = _check_end(scan, head, head_file, head_hash, key)
     if key is None and scan.first_keyed is not None:
         warnings.append(
             f"lines {scan.first_keyed}-{len(scan.lines)} are keyed (HMAC-SHA-256): without "
@@ -492,18 +539,17 @@ def _chain_problems(lines: Sequence[_Line]) -> list[tuple[int, str]]:
 
 
 def _check_end(
-    path: Path, scan: _Scan, head_hash: str | None, key: bytes | None
+    scan: _Scan, raw_head: bytes | None, head_file: Path, head_hash: str | None, key: bytes | None
 ) -> tuple[list[str], list[str]]:
     if head_hash is not None:
         return _check_head_hash(scan, _valid_head_hash(head_hash)), []
-    head_file = head_path(path)
-    if not head_file.exists():
+    if raw_head is None:
         return [], [
             f"no {HEAD_FILE_NAME} beside the log and no --head given: records cut from "
             "the end of the log cannot be detected"
         ]
     try:
-        head = read_head(head_file)
+        head = parse_head(raw_head, head_file)
     except AuditLogError as exc:
         return [exc.message], []
     keying_problems, warnings = _check_head_keying(scan, head, key)
@@ -657,6 +703,44 @@ class LogLock(HeldLock):
             f"another hipaactl run is appending to the change log {self.log_path} "
             "(a config sharing its [audit] path); nothing was applied",
             hint=f"wait for it or pass --lock-timeout SECONDS; the lock is {self.path}",
+        )
+
+
+@dataclass(frozen=True)
+class LogFiles:
+    """A change log and its head as read at one moment: each file's bytes, or None
+    when the file does not exist."""
+
+    log: bytes | None
+    head: bytes | None
+
+
+class _ReadLock(LogLock):
+    """The log's lock, taken to read the log and its head as one (``read_log_files``)."""
+
+    def busy_error(self) -> LockError:
+        """An apply is appending: its log and head are not one state until it ends."""
+        return LockError(
+            f"another hipaactl run is appending to the change log {self.log_path}; it was not read",
+            hint=f"run again when that run is done; the lock is {self.path}",
+        )
+
+
+def read_log_files(log_path: Path) -> LogFiles:
+    """The log at ``log_path`` and its ``audit.head``, each read once, under the log's
+    own lock (``LogLock``). Every writer holds that lock from before its first record
+    until its head is written, so the two are one state between applies: never a log
+    from before an apply with the head from after it, nor a record half written.
+
+    A log whose folder does not exist is absent, read without a lock (nothing is
+    created). Raises LockError when another run holds the lock (it does not wait) or
+    its file cannot be created, AuditLogError when a file exists but cannot be read.
+    """
+    if not log_path.parent.is_dir():
+        return LogFiles(None, None)
+    with _ReadLock(log_path):
+        return LogFiles(
+            _read_optional(log_path, "audit log"), _read_optional(head_path(log_path), "audit head")
         )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hipaactl.apply.audit_key import audit_key
-from hipaactl.apply.audit_log import head_path, verify_log
+from hipaactl.apply.audit_log import LogFiles, head_path, read_log_files, verify_bytes
 from hipaactl.canonical import parse_json, sha256_hex
 from hipaactl.commands.check import report_on, select_packs
 from hipaactl.config.load import load_config
@@ -108,6 +108,8 @@ def run_evidence(
     config = load_config(request.config, today=evaluated_at.date())
     packs = select_packs(config, (), Path.cwd())
     history, history_warnings = read_history(request.history)
+    # Before live state is read: an apply holding the log's lock stops the run here.
+    change_log = gather_change_log(config, key=audit_key(environ))
     report, check_error = _fresh_report(config, packs, evaluated_at)
     documents, document_warnings = attested_documents(config)
     evidence = Evidence(
@@ -119,7 +121,7 @@ def run_evidence(
         documents=documents,
         report=report,
         check_error=check_error,
-        change_log=gather_change_log(config, key=audit_key(environ)),
+        change_log=change_log,
         history=history if request.history is not None else None,
         warnings=(*(report.warnings if report else ()), *history_warnings, *document_warnings),
     )
@@ -182,51 +184,37 @@ def _display_path(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
-def _read_optional(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-
-
 def gather_change_log(config: Config, *, key: bytes | None = None) -> ChangeLogEvidence:
     """The config's change log and head as bytes, with what ``audit verify`` finds in
-    them (keyed mode with ``key``). Raises HipaactlError when the log changes while it is
-    read (an apply running)."""
+    those same bytes (keyed mode with ``key``).
+
+    Each file is read once, under the log's own lock (``read_log_files``), so the log
+    and head are one state between applies; the bundle holds exactly the bytes that were
+    verified, so an apply that starts later changes neither. Raises LockError when an
+    apply holds the log's lock (nothing is written then).
+    """
     log_path = config.audit_path
     name = _display_path(log_path, config.directory)
     try:
-        log, head = _read_optional(log_path), _read_optional(head_path(log_path))
-    except OSError as exc:
-        problem = f"cannot read the change log {name}: {exc.strerror or exc}"
+        files = read_log_files(log_path)
+    except AuditLogError as exc:
         return ChangeLogEvidence(
-            name, None, None, VerifyOutcome(False, "plain", 0, None, (problem,))
+            name, None, None, VerifyOutcome(False, "plain", 0, None, (exc.message,))
         )
-    verify = _verify(log_path, name, log, head, key)
-    if (_read_optional(log_path), _read_optional(head_path(log_path))) != (log, head):
-        raise HipaactlError(
-            f"the change log {name} changed while the bundle was being made",
-            hint="an apply is running; run evidence again when it is done",
-        )
-    return ChangeLogEvidence(name, log, head, verify)
+    return ChangeLogEvidence(name, files.log, files.head, _verify(log_path, name, files, key))
 
 
-def _verify(
-    log_path: Path, name: str, log: bytes | None, head: bytes | None, key: bytes | None
-) -> VerifyOutcome:
+def _verify(log_path: Path, name: str, files: LogFiles, key: bytes | None) -> VerifyOutcome:
     mode = "plain" if key is None else "keyed"
-    if log is None and head is None:
+    if files.log is None and files.head is None:
         warning = f"no change log at {name}: no apply has been recorded with this config"
         return VerifyOutcome(True, "none", 0, None, (), (warning,))
-    if log is None:
+    if files.log is None:
         problem = (
             f"the change log {name} is missing, but its head {head_path(log_path).name} is there"
         )
         return VerifyOutcome(False, mode, 0, None, (problem,))
-    try:
-        found = verify_log(log_path, key=key)
-    except AuditLogError as exc:
-        return VerifyOutcome(False, mode, 0, None, (exc.message,))
+    found = verify_bytes(files.log, files.head, head_file=head_path(log_path), key=key)
     return VerifyOutcome(
         found.ok, found.mode, found.records, found.last_hash, found.problems, found.warnings
     )

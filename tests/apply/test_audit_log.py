@@ -14,6 +14,7 @@ from hipaactl.apply.audit_log import (
     GENESIS_HASH,
     AuditHead,
     AuditWriter,
+    LogFiles,
     LogLock,
     actor_from,
     check_appendable,
@@ -21,7 +22,9 @@ from hipaactl.apply.audit_log import (
     head_path,
     read_head,
     read_log,
+    read_log_files,
     record_hash,
+    verify_bytes,
     verify_log,
 )
 from hipaactl.canonical import canonical_json
@@ -417,6 +420,38 @@ def test_without_any_head_the_chain_alone_is_checked_with_a_warning(log_path: Pa
         "no audit.head beside the log and no --head given: records cut from the end "
         "of the log cannot be detected",
     )
+
+
+def test_verify_bytes_checks_the_bytes_it_is_given_and_reads_no_file(log_path: Path) -> None:
+    write_apply(log_path, "agency.security")
+    data, head = log_path.read_bytes(), head_path(log_path).read_bytes()
+    expected = verify_log(log_path)
+    log_path.unlink()
+    head_path(log_path).unlink()
+    assert verify_bytes(data, head, head_file=head_path(log_path)) == expected
+    edited = verify_bytes(data.replace(b'"applied"', b'"failed"', 1), head, head_file=log_path)
+    assert not edited.ok and "edited" in edited.problems[0]
+    assert verify_bytes(data, None, head_file=log_path).warnings[0].startswith("no audit.head")
+    assert (
+        verify_bytes(data, b"{", head_file=log_path)
+        .problems[0]
+        .startswith(f"cannot read audit head {log_path}")
+    )
+
+
+def test_read_log_files_reads_log_and_head_as_one_under_the_log_lock(
+    log_path: Path, tmp_path: Path
+) -> None:
+    write_apply(log_path, "agency.security")
+    files = read_log_files(log_path)
+    assert files == LogFiles(log_path.read_bytes(), head_path(log_path).read_bytes())
+    with LogLock(log_path), pytest.raises(LockError, match="it was not read"):
+        read_log_files(log_path)  # an apply is between its first record and its head
+    head_path(log_path).unlink()
+    assert read_log_files(log_path) == LogFiles(files.log, None)
+    nowhere = tmp_path / "nowhere" / "audit.jsonl"
+    assert read_log_files(nowhere) == LogFiles(None, None)
+    assert not nowhere.parent.exists()  # reading creates no folder
 
 
 def test_a_malformed_head_hash_is_a_usage_error(log_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hipaactl.apply.audit_log import LogLock, verify_log
 from hipaactl.report.check import DISCLAIMER
 from tests.conftest import CliRunner
 
@@ -292,3 +293,32 @@ def test_attested_facts_are_in_the_bundle_with_their_results(clinic: Path, cli: 
     attested = [r for r in document["results"] if r["rule_id"] == "CTM-NUM-01"]
     assert attested and {r["status"] for r in attested} == {"attested"}
     assert any(r["rule_id"].startswith("CTM-BAA") for r in document["results"])
+
+
+def test_the_bundle_holds_the_log_bytes_that_were_verified(clinic: Path, cli: CliRunner) -> None:
+    # One read of the log and head: verify.json speaks of exactly the bytes bundled,
+    # which verify again on their own and give the same outcome.
+    assert cli("apply", "--auto-approve").code == 0
+    result = cli("evidence", "-o", "evidence.zip")
+    files = unzip(clinic / "evidence.zip")
+    verify = json.loads(files["change-log/verify.json"])
+    copy = clinic / "copy"
+    copy.mkdir()
+    (copy / "audit.jsonl").write_bytes(files["change-log/audit.jsonl"])
+    (copy / "audit.head").write_bytes(files["change-log/audit.head"])
+    again = verify_log(copy / "audit.jsonl")
+    assert result.code == 3 and verify["ok"] is again.ok is True
+    assert (verify["records"], verify["last_hash"]) == (again.records, again.last_hash)
+
+
+def test_evidence_refuses_while_an_apply_holds_the_log(clinic: Path, cli: CliRunner) -> None:
+    # An apply holds the log's lock from its first record to its head: evidence does not
+    # bundle a log and head from either side of it, and reads no live state.
+    assert cli("apply", "--auto-approve").code == 0
+    with LogLock(clinic / ".hipaactl" / "audit.jsonl"):
+        result = cli("evidence", "-o", "evidence.zip")
+    assert result.code == 1
+    assert "another hipaactl run is appending to the change log" in result.err
+    assert "run again when that run is done" in result.err
+    assert not (clinic / "evidence.zip").exists()
+    assert cli("evidence", "-o", "evidence.zip").code == 3  # once it is done
