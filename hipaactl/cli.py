@@ -364,7 +364,7 @@ def check(
             "--history",
             metavar="DIR",
             help="Earlier JSON reports (searched recursively) for a trend chart; "
-            "--format html only. A file that is not one is named and skipped.",
+            "--format html only. A file that is not one, or a missing DIR, is a warning.",
         ),
     ] = None,
     notify: NotifyOption = None,
@@ -440,7 +440,7 @@ def evidence(
             "--history",
             metavar="DIR",
             help="Earlier JSON check reports to include, and to chart in the HTML report "
-            "(searched recursively); a file that is not one is named and skipped.",
+            "(searched recursively); a file that is not one, or a missing DIR, is a warning.",
         ),
     ] = None,
     force: Annotated[

@@ -191,7 +191,7 @@ def run_check(request: CheckRequest, *, clock: Clock = utc_now) -> int:
 def render(request: CheckRequest, report: Report, history: History | None) -> str:
     if history is not None:
         warn_all(history.warnings)
-        return render_html(report, with_current(history, report))
+        return render_html(report, with_current(history.points, report))
     return RENDERERS[request.report_format](report)
 
 

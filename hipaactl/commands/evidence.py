@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hipaactl.apply.audit_key import audit_key
 from hipaactl.apply.audit_log import LogFiles, head_path, read_log_files, verify_bytes
-from hipaactl.canonical import parse_json, sha256_hex
+from hipaactl.canonical import sha256_hex
 from hipaactl.commands.check import report_on, select_packs
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
@@ -34,11 +34,10 @@ from hipaactl.report.evidence import (
     AttestedDocument,
     ChangeLogEvidence,
     Evidence,
-    HistoryFile,
     VerifyOutcome,
     bundle_files,
 )
-from hipaactl.report.history import ForeignReportError, point_of
+from hipaactl.report.history import load_history
 
 EVALUATED_AT_ENV = "HIPAACTL_EVALUATED_AT"
 
@@ -98,16 +97,20 @@ def run_evidence(
 ) -> EvidenceResult:
     """Gather the evidence and write the bundle at ``request.out`` (SPEC section 13).
 
-    Raises UsageError (bad ``-o``, ``--history`` or evaluation time), ConfigError or
-    PolicyPackError (nothing is written then), and HipaactlError when the bundle cannot
-    be written (nothing half-written is left).
+    ``--history`` is read by ``load_history``, as ``check --history`` reads it: files
+    that are not usable reports, and a DIR that is not a folder, are warnings.
+
+    Raises UsageError (bad ``-o`` or evaluation time), ConfigError or PolicyPackError,
+    LockError while an apply holds the change log's lock (nothing is written then), and
+    HipaactlError when the bundle cannot be written (nothing half-written is left).
     """
     check_target(request.out, force=request.force)
     _probe(request.out)
     evaluated_at = evaluation_time(environ, clock)
     config = load_config(request.config, today=evaluated_at.date())
     packs = select_packs(config, (), Path.cwd())
-    history, history_warnings = read_history(request.history)
+    history = load_history(request.history) if request.history is not None else None
+    history_warnings = history.warnings if history is not None else ()
     # Before live state is read: an apply holding the log's lock stops the run here.
     change_log = gather_change_log(config, key=audit_key(environ))
     report, check_error = _fresh_report(config, packs, evaluated_at)
@@ -122,8 +125,12 @@ def run_evidence(
         report=report,
         check_error=check_error,
         change_log=change_log,
-        history=history if request.history is not None else None,
-        warnings=(*(report.warnings if report else ()), *history_warnings, *document_warnings),
+        history=history.files if history is not None else None,
+        warnings=(
+            *(report.warnings if report else ()),
+            *history_warnings,
+            *document_warnings,
+        ),
     )
     files = bundle_files(evidence)
     try:
@@ -243,31 +250,3 @@ def attested_documents(config: Config) -> tuple[tuple[AttestedDocument, ...], tu
     except OSError as exc:
         raise HipaactlError(f"cannot read the BAA document {path}: {exc.strerror}") from None
     return (AttestedDocument(baa.document, relative, data),), ()
-
-
-def read_history(directory: Path | None) -> tuple[tuple[HistoryFile, ...], tuple[str, ...]]:
-    """Earlier JSON check reports under ``--history DIR`` (searched recursively, in path
-    order), each with its path relative to DIR, its bytes and its trend point, and a
-    warning naming each file that cannot be read or is not such a report, which is
-    skipped. Raises UsageError when DIR is not a folder."""
-    if directory is None:
-        return (), ()
-    if not directory.is_dir():
-        raise UsageError(f"--history {directory}: not a folder of earlier JSON reports")
-    found: list[HistoryFile] = []
-    warnings: list[str] = []
-    for path in sorted(directory.rglob("*.json")):
-        relative = path.relative_to(directory).as_posix()
-        try:
-            data = path.read_bytes()
-            point = point_of(parse_json(data), source=relative)
-        except OSError as exc:
-            warnings.append(f"--history: cannot read {path}: {exc.strerror or exc}; skipped")
-        except ForeignReportError as exc:
-            problem = f"is not a hipaactl check JSON report ({exc})"
-            warnings.append(f"--history: {path} {problem}; skipped")
-        except ValueError as exc:  # DocumentError: not UTF-8, not JSON, too deep
-            warnings.append(f"--history: {path} is not usable JSON ({exc}); skipped")
-        else:
-            found.append(HistoryFile(relative, data, point))
-    return tuple(found), tuple(warnings)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hipaactl import __version__
@@ -38,7 +38,7 @@ from hipaactl.plan.planfile import result_document
 from hipaactl.policy.model import Pack, RuleResult
 from hipaactl.report.bundle import BundleFile
 from hipaactl.report.check import DISCLAIMER, EXIT_ERROR, Report, report_document
-from hipaactl.report.history import History, HistoryPoint, with_current
+from hipaactl.report.history import HistoryFile, with_current
 from hipaactl.report.render.html import render_html
 from hipaactl.report.render.json import render_json
 from hipaactl.report.render.markdown import render_markdown
@@ -196,16 +196,6 @@ class AttestedDocument:
 
 
 @dataclass(frozen=True)
-class HistoryFile:
-    """An earlier JSON report from ``--history``: its path relative to the folder, its
-    bytes (copied into the bundle as they are) and its point on the trend."""
-
-    path: str
-    data: bytes
-    point: HistoryPoint
-
-
-@dataclass(frozen=True)
 class Evidence:
     """Everything gathered for one bundle. ``report`` is None when live state could not
     be read (``check_error`` says why); ``history`` holds the earlier JSON reports of
@@ -281,17 +271,16 @@ def _content_files(evidence: Evidence) -> list[BundleFile]:
 
 def _report_files(report: Report, history: Sequence[HistoryFile] | None) -> list[BundleFile]:
     """The report in every format; the HTML page with the trend of ``history`` (earlier
-    reports and this run) when ``--history`` was given, as ``check --format html``."""
+    reports and this run) when ``--history`` was given, as ``check --format html``. The
+    trend names each earlier report by its place in the bundle (``history/<path>``),
+    not by where it was on the machine that made the bundle."""
     files = [_text(path, render(report)) for path, render in REPORT_FILES.items()]
     trend = None
     if history is not None:
-        trend = with_current(History(tuple(sorted((h.point for h in history), key=_when))), report)
+        points = (replace(h.point, source=f"{HISTORY_FOLDER}/{h.path}") for h in history)
+        trend = with_current(points, report)
     files.append(_text(HTML_REPORT, render_html(report, trend)))
     return files
-
-
-def _when(point: HistoryPoint) -> tuple[dt.datetime, str]:
-    return (point.evaluated_at, point.source)
 
 
 # -- the JSON files ---------------------------------------------------------------------

@@ -2,15 +2,18 @@
 
 ``check --history DIR`` (SPEC sections 7 and 13) reads the JSON reports a nightly job
 kept (its artifacts, downloaded into DIR, in subfolders or not) and charts their
-``summary`` counts over ``run.evaluated_at``. A file that cannot be read, is not JSON, or
-is JSON of another kind is named in a warning and skipped: one bad artifact must not
-cost the whole chart.
+``summary`` counts over ``run.evaluated_at``; ``evidence --history DIR`` (section 13)
+copies the same files into the bundle. Both use ``load_history``, so both skip the same
+files with the same words: a file that cannot be read, is not usable JSON (not UTF-8,
+not JSON, past the depth and digit limits), or is JSON of another kind is named in a
+warning and skipped, and a DIR that is not a folder is a warning too: one bad artifact,
+or the first run with none, must not cost the chart or the bundle.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +33,27 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True)
+class HistoryFile:
+    """An earlier JSON report: its path relative to the ``--history`` folder (forward
+    slashes), its bytes as read (the evidence bundle copies them) and its trend point."""
+
+    path: str
+    data: bytes
+    point: HistoryPoint
+
+
+@dataclass(frozen=True)
 class History:
-    points: tuple[HistoryPoint, ...]  # oldest first
+    """What ``--history DIR`` holds: the usable reports in path order, and a warning for
+    each file skipped (or for a DIR that is not a folder)."""
+
+    files: tuple[HistoryFile, ...] = ()
     warnings: tuple[str, ...] = ()
+
+    @property
+    def points(self) -> tuple[HistoryPoint, ...]:
+        """The reports' trend points, oldest first."""
+        return tuple(sorted((f.point for f in self.files), key=_when))
 
 
 class ForeignReportError(ValueError):
@@ -40,42 +61,43 @@ class ForeignReportError(ValueError):
 
 
 def load_history(directory: Path) -> History:
-    """Every ``*.json`` file under ``directory`` (recursively), sorted by evaluation time.
+    """Every ``*.json`` file under ``directory`` (recursively, in path order), each read
+    once: its bytes and its point, whose ``source`` is the file's path as given
+    (``directory`` joined with the relative path).
 
-    Never raises: a bad file is a warning, and so is a missing folder (the first nightly
-    run has no earlier reports; the page still shows this run).
+    Never raises. A file that cannot be read, is not usable JSON, or is not a check
+    report of format_version 1 is skipped with a warning naming it; a ``directory`` that
+    does not exist or is not a folder is a warning and no reports (the first nightly or
+    monthly run has no earlier reports; the page still shows this run).
     """
     if not directory.is_dir():
-        return History(
-            (), (f"--history {directory}: no such folder; the trend shows this run only",)
-        )
-    points, warnings = [], []
+        problem = "not a folder" if directory.exists() else "no such folder"
+        return History((), (f"--history {directory}: {problem}; the trend shows this run only",))
+    files, warnings = [], []
     for path in sorted(directory.rglob("*.json")):
         try:
-            points.append(read_point(path))
-        except (OSError, UnicodeDecodeError) as exc:
-            warnings.append(f"--history: cannot read {path}: {_reason(exc)}; skipped")
-        except DocumentError as exc:  # not JSON, or past the depth and digit limits
-            warnings.append(f"--history: {path} is not JSON ({exc}); skipped")
+            files.append(read_file(path, directory))
+        except OSError as exc:
+            warnings.append(f"--history: cannot read {path}: {exc.strerror or exc}; skipped")
+        except DocumentError as exc:  # not UTF-8, not JSON, past the depth and digit limits
+            warnings.append(f"--history: {path} is not usable JSON ({exc}); skipped")
         except ForeignReportError as exc:
             problem = f"is not a hipaactl check JSON report ({exc})"
             warnings.append(f"--history: {path} {problem}; skipped")
-    points.sort(key=lambda p: (p.evaluated_at, p.source))
-    return History(tuple(points), tuple(warnings))
+    return History(tuple(files), tuple(warnings))
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return type(exc).__name__
-
-
-def read_point(path: Path) -> HistoryPoint:
-    """The counts of one JSON report (format_version 1, SPEC section 7), parsed with the
-    limits every outside document gets. Raises OSError, UnicodeDecodeError,
+def read_file(path: Path, directory: Path) -> HistoryFile:
+    """One JSON report under ``directory`` (format_version 1, SPEC section 7), read once
+    and parsed with the limits every outside document gets. Raises OSError,
     DocumentError or ForeignReportError."""
-    document = parse_json(path.read_text(encoding="utf-8"))
-    return point_of(document, source=str(path))
+    data = path.read_bytes()
+    point = point_of(parse_json(data), source=str(path))
+    return HistoryFile(path.relative_to(directory).as_posix(), data, point)
+
+
+def _when(point: HistoryPoint) -> tuple[dt.datetime, str]:
+    return (point.evaluated_at, point.source)
 
 
 def point_of(document: Any, *, source: str) -> HistoryPoint:
@@ -101,10 +123,13 @@ def point_of(document: Any, *, source: str) -> HistoryPoint:
     return HistoryPoint(evaluated_at, dict(summary), source)
 
 
-def with_current(history: History, report: Report) -> tuple[HistoryPoint, ...]:
-    """The trend's points: the earlier reports and this run, last; an earlier report of
-    the same evaluation time (this run's own JSON, kept in the folder) counts once."""
+def with_current(points: Iterable[HistoryPoint], report: Report) -> tuple[HistoryPoint, ...]:
+    """The trend's points: the earlier reports' ``points`` and this run, last; an earlier
+    report of the same evaluation time (this run's own JSON, kept in the folder) counts
+    once."""
     current = HistoryPoint(report.evaluated_at, report.summary(), "this run")
     second = current.evaluated_at.replace(microsecond=0)
-    earlier = [p for p in history.points if p.evaluated_at.replace(microsecond=0) != second]
+    earlier = sorted(
+        (p for p in points if p.evaluated_at.replace(microsecond=0) != second), key=_when
+    )
     return tuple(sorted([*earlier, current], key=lambda p: p.evaluated_at))
