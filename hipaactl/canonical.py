@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 from typing import Any
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, UTF-8 text: the same value always gives the same bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, UTF-8 text: the same value always gives the same bytes.
+    Raises ValueError for NaN or an infinity, which JSON (RFC 8259) has no number for."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -35,23 +39,42 @@ MAX_NESTING = 64
 
 class DocumentError(ValueError):
     """A JSON or TOML document that cannot be used: syntax, nesting deeper than
-    ``MAX_NESTING``, or a number too long to convert. The message names no location:
-    the caller adds the file or endpoint."""
+    ``MAX_NESTING``, a number too long to convert, or one that is not finite. The message
+    names no location: the caller adds the file or endpoint."""
+
+
+def _refuse_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python's json reads them, but they are
+    not JSON (RFC 8259 section 6), and written back they make a file no parser takes."""
+    raise DocumentError(_not_finite(name))
+
+
+def _finite_float(text: str) -> float:
+    """A float literal, refused when it overflows to an infinity (``1e400``) or is one
+    (TOML's ``inf`` and ``nan``)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise DocumentError(_not_finite(text))
+    return value
 
 
 def parse_json(data: bytes | str) -> Any:
     """Decode JSON from outside (a file or a server reply) into Python values.
 
     Raises ``DocumentError`` (a ``ValueError``) for invalid UTF-8 or JSON, nesting deeper
-    than ``MAX_NESTING`` and integers past Python's digit limit, instead of letting a
-    ``RecursionError`` or a bare ``ValueError`` escape.
+    than ``MAX_NESTING``, integers past Python's digit limit and numbers that are not
+    finite (``NaN``, ``Infinity``, ``1e400``), instead of letting a ``RecursionError`` or
+    a bare ``ValueError`` escape. The one gate for outside JSON: what passes it can be
+    written back as JSON (``allow_nan=False``) without error.
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
         raise DocumentError(f"not valid UTF-8 (byte {exc.start})") from None
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=_finite_float, parse_constant=_refuse_constant)
+    except DocumentError:
+        raise
     except RecursionError:
         raise DocumentError(f"nested deeper than {MAX_NESTING} levels") from None
     except json.JSONDecodeError as exc:
@@ -65,14 +88,16 @@ def parse_json(data: bytes | str) -> Any:
 def parse_toml(text: str) -> dict[str, Any]:
     """Parse TOML from outside (a config or a pack). A syntax error is raised as
     ``tomllib.TOMLDecodeError`` (the caller shows its line and column); nesting deeper
-    than ``MAX_NESTING`` and integers past Python's digit limit raise ``DocumentError``."""
+    than ``MAX_NESTING``, integers past Python's digit limit and ``inf`` or ``nan`` (no
+    config or pack needs them, and JSON written from them would be invalid) raise
+    ``DocumentError``."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
     try:
-        document: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        document: dict[str, Any] = tomllib.loads(text, parse_float=_finite_float)
+    except (tomllib.TOMLDecodeError, DocumentError):
         raise
     except RecursionError:
         raise DocumentError(f"nested deeper than {MAX_NESTING} levels") from None
@@ -97,6 +122,10 @@ def check_nesting(value: Any) -> None:
         if depth >= MAX_NESTING:
             raise DocumentError(f"nested deeper than {MAX_NESTING} levels")
         stack.extend((child, depth + 1) for child in children)
+
+
+def _not_finite(literal: str) -> str:
+    return f"holds a number that is not finite ({literal}); only finite numbers are accepted"
 
 
 def _number_problem(exc: ValueError) -> str:

@@ -77,8 +77,9 @@ class DocumentStore(Protocol):
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that readers see the old file or the new one, never half of one."""
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    """Write JSON so that readers see the old file or the new one, never half of one.
+    Raises OSError, and ValueError for NaN or an infinity (never valid JSON)."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 class JsonFileStore:
