@@ -204,3 +204,49 @@ def test_an_output_path_that_is_not_a_regular_file_is_refused_and_left_alone(
 
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert folder.is_dir() and list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("number", ["1e400", "NaN", "Infinity", "-Infinity"])
+def test_a_seed_with_a_number_that_is_not_finite_is_refused_and_never_saved(
+    clinic: Path, capsys: pytest.CaptureFixture[str], number: str
+) -> None:
+    seed = clinic / "sandbox" / "agency.json"
+    document = json.loads(seed.read_text(encoding="utf-8"))
+    seed.write_text(
+        json.dumps(document).replace('"session_notice": null', f'"session_notice": {number}'),
+        encoding="utf-8",
+    )
+    assert number in seed.read_text(encoding="utf-8")
+
+    for command in (["plan"], ["check"], ["sandbox", "reset"]):
+        assert_named_error(run(capsys, *command), "agency.json", "not finite")
+    assert not (clinic / ".hipaactl" / "sandbox" / "state.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "command"),
+    [
+        ("plan.json", '{"format_version": NaN}', ["show", "plan.json"]),
+        ("state.json", '{"agency": {"security": {"x": Infinity}}, "accounts": []}',
+         ["sandbox", "serve", "--state", "state.json"]),
+        ("pack.toml", "[pack]\nid = 'x'\nlimit = inf\n", ["check", "--pack", "pack.toml"]),
+    ],
+    ids=["plan file", "serve state", "pack"],
+)  # fmt: skip
+def test_any_file_with_a_number_that_is_not_finite_is_an_error_naming_it(
+    clinic: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, command: list[str]
+) -> None:
+    (clinic / name).write_text(text, encoding="utf-8")
+
+    assert_named_error(run(capsys, *command), name, "not finite")
+
+
+def test_a_config_with_a_number_that_is_not_finite_is_an_error_naming_it(
+    clinic: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = clinic / "hipaa.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("version = 1", "version = nan", 1), encoding="utf-8")
+
+    for command in (["validate"], ["plan"], ["check"]):
+        assert_named_error(run(capsys, *command), "hipaa.toml", "not finite")
