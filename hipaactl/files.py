@@ -182,12 +182,49 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+# Reasons a person can act on, for the errors a file access commonly meets; the rest
+# keep the operating system's own words (``strerror``), never "[Errno N] ...: 'path'".
+_OS_REASONS = {
+    errno.EACCES: "permission denied: check the file's permissions and owner",
+    errno.EPERM: "permission denied: check the file's permissions and owner",
+    errno.EISDIR: "it is a folder, not a file",
+}
+
+
+def os_error_reason(exc: OSError) -> str:
+    """What went wrong with a file, in words for a message that names the file itself
+    (the ``[Errno N]`` prefix and the path Python adds to ``str(exc)`` are left out)."""
+    if exc.errno in _OS_REASONS:
+        return _OS_REASONS[exc.errno]
+    return exc.strerror or type(exc).__name__
+
+
 def shown_path(path: Path) -> str:
     """How every message names a file: relative to the working directory when it lies
-    under it, else absolute; so a path in a message can be pasted back as an argument."""
-    absolute = path if path.is_absolute() else Path.cwd() / path
-    try:
-        relative = absolute.resolve().relative_to(Path.cwd().resolve())
-    except (ValueError, OSError):
-        return str(absolute.resolve())
-    return str(relative) if str(relative) else "."
+    under it, else absolute; so a path in a message can be pasted back as an argument.
+
+    The path is the one the user gave, made absolute and normalised by its spelling only
+    (``a/./b`` and ``a/../b``): symbolic links are never followed, so a config, seed or
+    plan given as a link is named by the link, not by the file it points to."""
+    absolute = Path(os.path.abspath(path))
+    for base in _working_dirs():
+        try:
+            relative = absolute.relative_to(base)
+        except ValueError:
+            continue
+        return str(relative) if str(relative) else "."
+    return str(absolute)
+
+
+def _working_dirs() -> list[Path]:
+    """The working directory as the shell spells it ($PWD, when it names the same
+    folder) and as the kernel does (``os.getcwd()``, with its links resolved)."""
+    cwd = Path(os.getcwd())
+    spelled = os.environ.get("PWD")
+    if spelled and os.path.isabs(spelled) and Path(spelled) != cwd:
+        try:
+            if os.path.samefile(spelled, cwd):
+                return [Path(os.path.normpath(spelled)), cwd]
+        except OSError:
+            pass
+    return [cwd]

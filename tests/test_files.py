@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from hipaactl.files import PRIVATE_MODE, ReservedFile, open_append, write_text_atomic
+from hipaactl.files import (
+    PRIVATE_MODE,
+    ReservedFile,
+    open_append,
+    os_error_reason,
+    write_text_atomic,
+)
 
 
 def mode_of(path: Path) -> int:
@@ -153,3 +159,19 @@ def test_a_target_that_is_not_a_regular_file_is_never_replaced(
     after = target.lstat()
     assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied", "f"), "permission denied: check"),
+        (PermissionError(errno.EPERM, "Operation not permitted", "f"), "permission denied: check"),
+        (IsADirectoryError(errno.EISDIR, "Is a directory", "f"), "it is a folder, not a file"),
+        (FileNotFoundError(errno.ENOENT, "No such file or directory", "f"), "No such file"),
+        (OSError("no errno at all"), "OSError"),
+    ],
+)
+def test_an_os_error_is_told_in_words_without_errno(error: OSError, reason: str) -> None:
+    told = os_error_reason(error)
+    assert told.startswith(reason)
+    assert "Errno" not in told and "'f'" not in told

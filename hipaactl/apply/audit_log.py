@@ -71,7 +71,13 @@ from hipaactl.apply.audit_key import AUDIT_KEY_ENV, audit_key, head_mac, record_
 from hipaactl.apply.held_lock import HeldLock
 from hipaactl.canonical import canonical_json, digest, parse_json
 from hipaactl.errors import AuditLogError, LockError, UsageError
-from hipaactl.files import PRIVATE_MODE, ReservedFile, open_append, write_text_atomic
+from hipaactl.files import (
+    PRIVATE_MODE,
+    ReservedFile,
+    open_append,
+    os_error_reason,
+    write_text_atomic,
+)
 from hipaactl.model.scrub import scrub_data
 
 AuditResult = Literal["started", "applied", "failed", "unknown", "accepted_missing_head"]
@@ -234,7 +240,7 @@ def read_head(path: Path) -> AuditHead:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise AuditLogError(f"cannot read audit head {path}: {exc}") from None
+        raise AuditLogError(f"cannot read audit head {path}: {os_error_reason(exc)}") from None
     return parse_head(raw, path)
 
 
@@ -243,7 +249,7 @@ def parse_head(raw: bytes, path: Path) -> AuditHead:
     AuditLogError if it is not JSON or not a head's shape."""
     try:
         data = parse_json(raw)
-    except ValueError as exc:  # DocumentError
+    except ValueError as exc:  # DocumentError: not JSON, too deep, a number not finite
         raise AuditLogError(f"cannot read audit head {path}: {exc}") from None
     records = data.get("records") if isinstance(data, dict) else None
     last = data.get("hash") if isinstance(data, dict) else None

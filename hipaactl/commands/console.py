@@ -139,12 +139,12 @@ def write_text_file(path: Path, text: str) -> None:
     atomically, 0600 and never through a symbolic link; raises HipaactlError naming the
     path on OSError."""
     from hipaactl.errors import HipaactlError
-    from hipaactl.files import write_text_atomic
+    from hipaactl.files import os_error_reason, write_text_atomic
 
     try:
         write_text_atomic(path, scrub(text))
     except OSError as exc:
-        raise HipaactlError(f"cannot write {path}: {exc.strerror}") from None
+        raise HipaactlError(f"cannot write {display_path(path)}: {os_error_reason(exc)}") from None
 
 
 def display_path(path: Path) -> str:

@@ -20,6 +20,7 @@ from hipaactl.commands.console import display_path, progress_bar
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
 from hipaactl.errors import ConfigError, ConfigIssue, HipaactlError, StateReadError, UsageError
+from hipaactl.files import os_error_reason
 from hipaactl.live.read import ReadRequest, list_accounts, read_accounts
 from hipaactl.live.scope import Scope, classify_accounts
 from hipaactl.model.state import AccountInfo, AccountState, AgencySecurity, LiveState, ResourceKind
@@ -97,7 +98,8 @@ def load_draft(
         handle, name = tempfile.mkstemp(prefix=".hipaactl-import-", suffix=".toml", dir=folder)
     except OSError as exc:
         raise HipaactlError(
-            f"cannot write a temporary file in {folder} to check the policy gate: {exc.strerror}",
+            f"cannot write a temporary file in {display_path(folder)} to check the policy "
+            f"gate: {os_error_reason(exc)}",
             hint="choose an output folder you can write to with -o",
         ) from None
     try:

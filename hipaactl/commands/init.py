@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hipaactl.errors import HipaactlError, UsageError
+from hipaactl.files import os_error_reason
 from hipaactl.resources import package_data_dir
 
 CONFIG_NAME = "hipaa.toml"
@@ -172,6 +173,6 @@ def run_init(
             else:
                 shutil.copyfile(src, dst)
         except OSError as exc:
-            raise HipaactlError(f"cannot write {dst}: {exc.strerror}") from None
+            raise HipaactlError(f"cannot write {dst}: {os_error_reason(exc)}") from None
         written.append(dst)
     return InitResult(tuple(written), _next_steps(directory, example, shown or str(directory)))

@@ -40,7 +40,7 @@ def _load_packs(config: Config) -> tuple[tuple[Pack, ...], list[ConfigIssue]]:
     except ConfigError as exc:
         return (), list(exc.issues)
     except PolicyPackError as exc:
-        return (), [ConfigIssue(file=str(config.path), key="policies", message=str(exc))]
+        return (), [ConfigIssue(file=shown_path(config.path), key="policies", message=str(exc))]
     return packs, pack_limit_issues(config, packs)
 
 
@@ -70,7 +70,7 @@ def _issue_document(issue: ConfigIssue) -> dict[str, Any]:
 def _rule_document(result: RuleResult, config: Config) -> dict[str, Any]:
     rule = result.rule
     return {
-        "file": str(config.path),
+        "file": shown_path(config.path),
         "key": result.address,
         "line": None,
         "column": None,

@@ -492,8 +492,10 @@ _RULES: tuple[Callable[[_Context], Iterator[SchemaProblem]], ...] = (
 
 
 def _build(model: ConfigFileModel, path: Path, data: bytes, key_lines: dict[str, int]) -> Config:
-    absolute = path.resolve()
-    directory = absolute.parent
+    # The path as given (a symbolic link stays one): messages name what the user typed.
+    # Relative paths inside the file still resolve from the real file's folder.
+    absolute = Path(os.path.abspath(path))
+    directory = path.resolve().parent
     defaults = model.defaults or AccountSettingsModel()
     audit_path = model.audit.path if model.audit is not None else DEFAULT_AUDIT_PATH
     return Config(
@@ -523,7 +525,9 @@ def _provider(provider: ProviderModel, directory: Path) -> ProviderSettings:
     endpoints = provider.endpoints.model_dump(exclude_none=True) if provider.endpoints else {}
     return ProviderSettings(
         kind=provider.kind,
-        seed=(directory / provider.seed).resolve() if provider.seed is not None else None,
+        seed=Path(os.path.abspath(directory / provider.seed))
+        if provider.seed is not None
+        else None,
         base_url=provider.base_url,
         rate_limit=provider.rate_limit,
         parallelism=provider.parallelism,

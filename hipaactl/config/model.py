@@ -161,7 +161,7 @@ class Override:
 
 @dataclass(frozen=True)
 class Config:
-    path: Path  # absolute path of the config file
+    path: Path  # absolute path of the config file as given (a symbolic link is kept)
     sha256: str  # of the file's bytes (pack files are added by the plan digest)
     version: int
     policies: tuple[str, ...]
@@ -180,8 +180,9 @@ class Config:
 
     @property
     def directory(self) -> Path:
-        """The folder holding the config file; relative paths in it resolve from here."""
-        return self.path.parent
+        """The folder holding the config file (the real one when ``path`` is a symbolic
+        link to it); relative paths in it, and ``.hipaactl/``, resolve from here."""
+        return self.path.resolve().parent
 
     def spec_for(self, account_id: int) -> AccountSpec | None:
         """The ``[[account]]`` entry for ``account_id``, or None if the config has none."""

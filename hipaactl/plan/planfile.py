@@ -10,6 +10,7 @@ from typing import Any
 from hipaactl import __version__
 from hipaactl.canonical import DocumentError, digest, parse_json
 from hipaactl.errors import PlanFileError, StalePlanError
+from hipaactl.files import os_error_reason
 from hipaactl.model.changes import Change, ManualAction
 from hipaactl.policy.model import Pack, RuleResult
 
@@ -185,7 +186,8 @@ def read_saved_plan(path: Path) -> SavedPlan:
     except FileNotFoundError:
         raise PlanFileError(f"{path}: no such plan file") from None
     except OSError as exc:
-        raise PlanFileError(f"{path}: cannot read the plan file: {exc.strerror}") from None
+        reason = os_error_reason(exc)
+        raise PlanFileError(f"{path}: cannot read the plan file: {reason}") from None
     except DocumentError as exc:
         raise PlanFileError(f"{path}: not a hipaactl plan file ({exc})") from None
     if not isinstance(document, dict):

@@ -28,7 +28,7 @@ from hipaactl.config.pack_schema import (
     parse_pack,
 )
 from hipaactl.errors import ConfigError, ConfigIssue, PolicyPackError
-from hipaactl.files import shown_path
+from hipaactl.files import os_error_reason, shown_path
 from hipaactl.model.changes import ACCOUNT_RESOURCE_TYPES
 from hipaactl.policy.model import Condition, Pack, Ref, Rule
 from hipaactl.policy.regex import PatternError, compile_pattern
@@ -121,7 +121,7 @@ def pack_limit_issues(config: Config, packs: Sequence[Pack]) -> list[ConfigIssue
     key = "attestations.max_age_days"
     return [
         ConfigIssue(
-            file=str(config.path),
+            file=shown_path(config.path),
             key=key,
             line=config.key_lines.get(key),
             message=f"{age} is longer than the {limit} days pack {strictest.id} allows; "
@@ -133,7 +133,7 @@ def pack_limit_issues(config: Config, packs: Sequence[Pack]) -> list[ConfigIssue
 def _where(index: int, config_file: Path | None) -> tuple[str, str]:
     if config_file is None:
         return "--pack", f"--pack[#{index}]"
-    return str(config_file), f"policies[#{index}]"
+    return shown_path(config_file), f"policies[#{index}]"
 
 
 def repeated_pack_refs(refs: Sequence[str], *, base_dir: Path) -> list[tuple[int, str]]:
@@ -248,7 +248,7 @@ def _unknown_ref_issue(
     message = _unknown_ref_message(ref, path, builtin_ids)
     if config_file is None:
         return ConfigIssue(file="--pack", key=f"--pack[#{index}]", message=message)
-    return ConfigIssue(file=str(config_file), key=f"policies[#{index}]", message=message)
+    return ConfigIssue(file=shown_path(config_file), key=f"policies[#{index}]", message=message)
 
 
 def _check_unique_rule_ids(packs: Sequence[Pack]) -> None:
@@ -276,14 +276,15 @@ def _read_pack(source: Traversable, source_path: str) -> Pack:
     try:
         data = source.read_bytes()
     except OSError as exc:
-        raise PolicyPackError(f"{origin}: cannot read the pack file: {exc.strerror}") from None
+        reason = os_error_reason(exc)
+        raise PolicyPackError(f"{origin}: cannot read the pack file: {reason}") from None
     return parse_pack_bytes(data, origin=origin, source_path=source_path)
 
 
 def _origin(source: Traversable, source_path: str) -> str:
     if source_path.startswith(BUILTIN_PREFIX):
         return f"built-in pack {source_path[len(BUILTIN_PREFIX) :]} ({source.name})"
-    return str(source)
+    return shown_path(Path(str(source)))
 
 
 def parse_pack_bytes(data: bytes, *, origin: str, source_path: str) -> Pack:

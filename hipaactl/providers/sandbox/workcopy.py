@@ -25,7 +25,7 @@ from typing import Any
 
 from hipaactl.canonical import DocumentError, parse_json
 from hipaactl.errors import HipaactlError, ProviderError
-from hipaactl.files import shown_path
+from hipaactl.files import os_error_reason, shown_path
 from hipaactl.providers.sandbox.backend import (
     Document,
     SandboxDocumentError,
@@ -90,7 +90,7 @@ class WorkingCopy:
             # A provider failure: the change is reported failed, and the next run re-reads.
             raise ProviderError(
                 f"cannot save the sandbox working copy {shown_path(self.path)}: "
-                f"{err.strerror or err}",
+                f"{os_error_reason(err)}",
                 hint="check that the folder is writable and the disk is not full",
             ) from None
 
@@ -147,7 +147,7 @@ def _read_seed_bytes(seed: Path) -> bytes:
         return seed.read_bytes()
     except OSError as err:
         raise SandboxStateError(
-            f"cannot read the sandbox seed {shown_path(seed)}: {err.strerror or err}",
+            f"cannot read the sandbox seed {shown_path(seed)}: {os_error_reason(err)}",
             hint="fix [provider] seed in the config (it is relative to the config file)",
         ) from None
 
@@ -157,17 +157,26 @@ def _parse_document(raw: bytes, source: Path) -> Document:
         document = parse_json(raw)
         check_document(document)
     except (DocumentError, SandboxDocumentError) as err:
-        raise SandboxStateError(f"{source}: not a sandbox document: {err}") from None
+        raise SandboxStateError(f"{shown_path(source)}: not a sandbox document: {err}") from None
     result: Document = document
     return result
 
 
 def _load(path: Path) -> WorkingCopy:
     try:
-        wrapper = parse_json(path.read_bytes())
-    except (OSError, DocumentError) as err:
+        data = path.read_bytes()
+    except OSError as err:
+        # The file could not be read at all: a reset would not help (it writes the same
+        # path), and would discard the sandbox's changes if it did.
         raise SandboxStateError(
-            f"the sandbox working copy {shown_path(path)} is unreadable: {err}", hint=RESET_HINT
+            f"cannot read the sandbox working copy {shown_path(path)}: {os_error_reason(err)}",
+            hint=f"make {shown_path(path)} a file hipaactl can read and write, then run again",
+        ) from None
+    try:
+        wrapper = parse_json(data)
+    except DocumentError as err:
+        raise SandboxStateError(
+            f"the sandbox working copy {shown_path(path)} is not usable: {err}", hint=RESET_HINT
         ) from None
     if not (
         isinstance(wrapper, dict)

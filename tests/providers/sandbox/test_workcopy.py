@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,26 @@ def test_a_failed_save_is_a_provider_error(tmp_path: Path) -> None:
     copy = WorkingCopy(blocker / "state.json", "seed.json", "0" * 64, {"accounts": []})
     with pytest.raises(ProviderError, match="cannot save the sandbox working copy"):
         copy.save(copy.document)
+
+
+def test_a_working_copy_that_is_a_folder_is_unreadable_not_damaged(tmp_path: Path) -> None:
+    seed = write_seed(tmp_path / "seed.json", 1001)
+    working_copy_path(tmp_path).mkdir(parents=True)
+    with pytest.raises(SandboxStateError) as caught:
+        open_working_copy(tmp_path, seed)
+    message = str(caught.value)
+    assert "cannot read the sandbox working copy" in message
+    assert "it is a folder, not a file" in message
+    assert "Errno" not in message and "sandbox reset" not in message  # a reset would not help
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_a_working_copy_without_read_permission_says_so(tmp_path: Path) -> None:
+    seed = write_seed(tmp_path / "seed.json", 1001)
+    open_working_copy(tmp_path, seed)
+    working_copy_path(tmp_path).chmod(0)
+    with pytest.raises(SandboxStateError) as caught:
+        open_working_copy(tmp_path, seed)
+    message = str(caught.value)
+    assert "permission denied: check the file's permissions" in message
+    assert "Errno" not in message and "sandbox reset" not in message
