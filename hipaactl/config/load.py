@@ -367,6 +367,55 @@ def _excluded_accounts(context: _Context) -> Iterator[SchemaProblem]:
             )
 
 
+def _repeated_selectors(context: _Context) -> Iterator[SchemaProblem]:
+    """An id (or name pattern) listed twice in ``[accounts] include`` or ``exclude``: a
+    copy-paste slip that may hide the account that was meant to be listed."""
+    accounts = _table(context.document, "accounts")
+    include = accounts.get("include")
+    seen: dict[tuple[str, Any], int] = {}
+    for position, entry in enumerate(include if isinstance(include, list) else []):
+        listing: KeyPath = ("accounts", "include")
+        yield from _repeated(seen, _selector_key(entry), listing, position, ())
+    seen = {}
+    for position, exclusion in _tables(accounts.get("exclude")):
+        for field_name in ("id", "name"):
+            key = _selector_key(exclusion.get(field_name))
+            yield from _repeated(seen, key, ("accounts", "exclude"), position, (field_name,))
+
+
+def _selector_key(value: Any) -> tuple[str, Any] | None:
+    """What makes two selectors the same: an account id, or a name pattern as written
+    (values of the wrong type are the schema's to report)."""
+    if _integer(value) is not None:
+        return ("id", value)
+    if isinstance(value, str) and value.strip():
+        return ("name", value)
+    return None
+
+
+def _repeated(
+    seen: dict[tuple[str, Any], int],
+    key: tuple[str, Any] | None,
+    listing: KeyPath,
+    position: int,
+    field_path: KeyPath,
+) -> Iterator[SchemaProblem]:
+    """A problem at ``listing[position]`` + ``field_path`` when ``key`` was seen at an
+    earlier position of ``listing``; records it as seen otherwise."""
+    if key is None:
+        return
+    first = seen.setdefault(key, position)
+    if first == position:
+        return
+    kind, value = key
+    what = f"account {value}" if kind == "id" else f"name pattern {value!r}"
+    also = format_key_path((*listing, first))
+    yield SchemaProblem(
+        (*listing, position, *field_path),
+        f"{what} is listed twice in {format_key_path(listing)} (also {also}); list it once",
+    )
+
+
 def _past_date_paths(context: _Context) -> list[KeyPath]:
     facts = _table(context.document, "attestations", "facts")
     fact_paths: list[KeyPath] = [
@@ -480,6 +529,7 @@ _RULES: tuple[Callable[[_Context], Iterator[SchemaProblem]], ...] = (
     _duplicate_user_emails,
     _exact_users_mode,
     _excluded_accounts,
+    _repeated_selectors,
     _future_dates,
     _seed,
     _unknown_packs,
