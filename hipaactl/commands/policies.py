@@ -32,7 +32,9 @@ def known_packs(config_path: Path) -> tuple[tuple[Pack, ...], list[str]]:
         config = load_config(config_path, today=dt.date.today(), check_files=False)
         named = load_packs(config.policies, base_dir=config.directory, config_file=config.path)
     except ConfigError as exc:
-        return packs, [f"custom packs of {config_path} not listed: {exc.issues[0].render()}"]
+        return packs, [
+            f"custom packs of {config_path} not listed: {i.render()}" for i in exc.issues
+        ]
     except PolicyPackError as exc:
         return packs, [f"custom packs of {config_path} not listed: {exc.message}"]
     custom = tuple(p for p in named if not p.source_path.startswith(BUILTIN_PREFIX))

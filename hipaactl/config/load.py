@@ -507,7 +507,7 @@ def _endpoint_placeholders(context: _Context) -> Iterator[SchemaProblem]:
 
 
 def _unknown_packs(context: _Context) -> Iterator[SchemaProblem]:
-    from hipaactl.policy.packs import repeated_pack_refs, unknown_pack_refs
+    from hipaactl.policy.packs import repeated_pack_refs, unknown_pack_refs, unusable_pack_refs
 
     refs = context.document.get("policies")
     if not isinstance(refs, list):
@@ -519,7 +519,10 @@ def _unknown_packs(context: _Context) -> Iterator[SchemaProblem]:
             yield SchemaProblem(("policies", index), message)
     if not context.check_files:
         return
-    for index, message in unknown_pack_refs(names, base_dir=context.directory):
+    for index, message in [
+        *unknown_pack_refs(names, base_dir=context.directory),
+        *unusable_pack_refs(names, base_dir=context.directory),
+    ]:
         if names[index]:
             yield SchemaProblem(("policies", index), message)
 

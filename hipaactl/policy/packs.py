@@ -84,30 +84,54 @@ def load_packs(
 ) -> tuple[Pack, ...]:
     """Load each ref, a built-in pack id or a pack file path relative to ``base_dir``.
 
-    A ref that names nothing is a ``ConfigError`` (all of them at once, located at
-    ``policies[#i]`` of ``config_file``, or at ``--pack`` when there is no config file);
-    a malformed pack or a rule id defined twice is a ``PolicyPackError``.
+    A ref that names nothing, or a pack file that cannot be read or is malformed, is a
+    ``ConfigError`` (all of them at once, each located at ``policies[#i]`` of
+    ``config_file``, or at ``--pack[#i]`` when there is no config file); a pack taking
+    another's id or a rule id defined twice is a ``PolicyPackError``.
     """
     builtins = _builtin_files()
-    found: list[tuple[Traversable, str]] = []
+    found: list[tuple[int, Traversable, str]] = []
     issues = _repeated_refs(refs, base_dir, config_file)
-    if issues:
+    if issues:  # reading them would only add a cascade of rule-id clashes
         raise ConfigError(issues)
     for index, ref in enumerate(refs):
         if ref in builtins:
-            found.append((builtins[ref], BUILTIN_PREFIX + ref))
+            found.append((index, builtins[ref], BUILTIN_PREFIX + ref))
             continue
         path = base_dir / ref
         if path.is_file():
-            found.append((path, ref))
+            found.append((index, path, ref))
         else:
             issues.append(_unknown_ref_issue(ref, index, path, sorted(builtins), config_file))
+    packs, unusable = _read_packs(found, config_file)
+    issues = sorted([*issues, *unusable], key=lambda issue: _entry_position(issue.key))
     if issues:
         raise ConfigError(issues)
-    packs = tuple(_read_pack(source, source_path) for source, source_path in found)
     _check_pack_ids(packs, frozenset(builtins))
     _check_unique_rule_ids(packs)
     return packs
+
+
+def _entry_position(key: str) -> int:
+    """The position in ``policies[#3]`` or ``--pack[#3]``."""
+    return int(key.rsplit("[#", 1)[1].rstrip("]"))
+
+
+def _read_packs(
+    found: Sequence[tuple[int, Traversable, str]], config_file: Path | None
+) -> tuple[tuple[Pack, ...], list[ConfigIssue]]:
+    """Read and parse each ``(position, source, path as given)``: the packs read, and an
+    issue for each one that could not be, located at its entry (``policies[#i]`` of
+    ``config_file``, or ``--pack[#i]``), so every bad entry is reported, not the first."""
+    packs: list[Pack] = []
+    issues: list[ConfigIssue] = []
+    for index, source, source_path in found:
+        try:
+            packs.append(_read_pack(source, source_path))
+        except PolicyPackError as exc:
+            file, where = _where(index, config_file)
+            issues.append(ConfigIssue(file, where, _nested(exc.message)))
+    return tuple(packs), issues
 
 
 def pack_limit_issues(config: Config, packs: Sequence[Pack]) -> list[ConfigIssue]:
@@ -164,23 +188,31 @@ def _repeated_refs(
 
 
 def _check_pack_ids(packs: Sequence[Pack], builtin_ids: frozenset[str]) -> None:
-    """A custom pack may not take a built-in pack's id: reports, plans and overrides name
-    packs by id, and an auditor must be able to tell the two apart."""
+    """A custom pack may not take a built-in pack's id, nor two packs one id: reports,
+    plans and overrides name packs by id, and an auditor must be able to tell them
+    apart. Every clash is reported at once."""
+    problems: list[str] = []
+    clashing: list[str] = []
     for pack in packs:
         if not pack.source_path.startswith(BUILTIN_PREFIX) and pack.id in builtin_ids:
-            raise PolicyPackError(
-                f"{pack.source_path}: [pack] id {pack.id!r} is the id of a built-in pack",
-                hint="give the custom pack an id of its own (for example "
-                f"'{pack.id}-local') and, if it replaces the built-in one, list only it",
+            clashing.append(pack.id)
+            problems.append(
+                f"{pack.source_path}: [pack] id {pack.id!r} is the id of a built-in pack"
             )
     seen: dict[str, str] = {}
     for pack in packs:
         if pack.id in seen:
-            raise PolicyPackError(
-                f"two loaded packs have the id {pack.id!r}: {seen[pack.id]} and {pack.source_path}",
-                hint="give each custom pack an id of its own",
+            clashing.append(pack.id)
+            problems.append(
+                f"two loaded packs have the id {pack.id!r}: {seen[pack.id]} and {pack.source_path}"
             )
         seen[pack.id] = pack.source_path
+    if problems:
+        raise PolicyPackError(
+            "\n  ".join(problems),
+            hint="give each custom pack an id of its own (for example "
+            f"'{clashing[0]}-local') and, if it replaces a built-in one, list only it",
+        )
 
 
 def unknown_pack_refs(refs: Sequence[str], *, base_dir: Path) -> list[tuple[int, str]]:
@@ -192,6 +224,28 @@ def unknown_pack_refs(refs: Sequence[str], *, base_dir: Path) -> list[tuple[int,
         for index, ref in enumerate(refs)
         if ref not in builtins and not (base_dir / ref).is_file()
     ]
+
+
+def unusable_pack_refs(refs: Sequence[str], *, base_dir: Path) -> list[tuple[int, str]]:
+    """(position, message) of each ref naming a pack file that cannot be read or is
+    malformed, so the config loader reports them with every other problem of the file
+    (``validate`` shows unknown ids and broken pack files in one run)."""
+    builtins = _builtin_files()
+    problems = []
+    for index, ref in enumerate(refs):
+        path = base_dir / ref
+        if ref in builtins or not path.is_file():
+            continue  # a built-in, or unknown_pack_refs reports it
+        try:
+            _read_pack(path, ref)
+        except PolicyPackError as exc:
+            problems.append((index, _nested(exc.message)))
+    return problems
+
+
+def _nested(message: str) -> str:
+    """A pack's own list of problems, indented one level under the entry naming it."""
+    return message.replace("\n", "\n  ")
 
 
 def pack_digest_inputs(packs: Sequence[Pack]) -> tuple[tuple[str, str], ...]:
@@ -217,8 +271,11 @@ def pack_file_bytes(pack: Pack, *, base_dir: Path) -> bytes:
     origin = _origin(source, pack.source_path)
     try:
         data = source.read_bytes()
-    except (OSError, KeyError) as exc:
-        raise PolicyPackError(f"{origin}: cannot read the pack file again: {exc}") from None
+    except OSError as exc:
+        reason = os_error_reason(exc)
+        raise PolicyPackError(f"{origin}: cannot read the pack file again: {reason}") from None
+    except KeyError:  # a Traversable inside a zip archive: the member is gone
+        raise PolicyPackError(f"{origin}: cannot read the pack file again: it is gone") from None
     if sha256_hex(data) != pack.sha256:
         raise PolicyPackError(f"{origin}: the pack file changed while hipaactl was running")
     return data

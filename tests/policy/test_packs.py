@@ -59,8 +59,10 @@ def load_one(tmp_path: Path, text: str) -> None:
 
 
 def pack_error(tmp_path: Path, text: str) -> str:
-    with pytest.raises(PolicyPackError) as caught:
+    with pytest.raises(ConfigError) as caught:
         load_one(tmp_path, text)
+    (issue,) = caught.value.issues
+    assert issue.key == "policies[#0]"  # located at the config entry that names it
     message = str(caught.value)
     assert str(tmp_path / "clinic.toml") in message  # every problem names the pack file
     return message
@@ -167,7 +169,7 @@ def test_toml_syntax_error(tmp_path: Path) -> None:
 
 def test_bad_utf8(tmp_path: Path) -> None:
     (tmp_path / "clinic.toml").write_bytes(b'[pack]\nid = "\xff"\n')
-    with pytest.raises(PolicyPackError, match="not valid UTF-8"):
+    with pytest.raises(ConfigError, match="not valid UTF-8"):
         load_packs(["clinic.toml"], base_dir=tmp_path)
 
 
