@@ -33,7 +33,8 @@ EXIT_CODES_HELP = """\b
 Exit codes (every command):
   0  success; plan --detailed-exitcode: no changes; check: no mandatory rule failed
   1  error: bad input or usage, API failure, unreadable state, stale or altered
-     plan, unsafe plan refused, partial or interrupted apply
+     plan, unsafe plan refused, partial or interrupted apply (an interrupted
+     one that applied every change is 0)
   2  plan --detailed-exitcode: changes (drift) present
   3  a mandatory rule failed (validate and plan on the declared desired state,
      check on live state)

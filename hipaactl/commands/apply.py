@@ -240,8 +240,9 @@ def plan_and_apply(
 ) -> int:
     """Plan, show it (when not saved), refuse it if unsafe, confirm and apply.
 
-    Returns 0 when there is nothing to do or everything applied, 1 when the user declines
-    or some change did not apply. Raises UnsafePlanError or StalePlanError, and
+    Returns 0 when there is nothing to do or everything applied (also when an interrupt
+    came while the last changes were in flight and they finished), 1 when the user
+    declines or some change did not apply. Raises UnsafePlanError or StalePlanError, and
     AuditLogError (after printing the report) when the change log could not be written.
     """
     plan = current_plan(request, inputs, provider, saved)

@@ -289,3 +289,26 @@ def test_an_unexpected_error_is_unknown_and_the_account_goes_on() -> None:
     )
     assert [r.outcome for r in report.results] == ["unknown", "applied"]
     assert ("account[1].settings", "unknown") in recorder.records
+
+
+def test_an_interrupt_during_the_last_change_that_lets_it_finish_is_a_complete_apply() -> None:
+    # QA: an interrupt while the last change was in flight, which then completed, was
+    # reported "interrupted" (exit 1) though every change had been applied.
+    from hipaactl.report.render.text import render_apply_report
+
+    stop = threading.Event()
+    changes = [settings_change(1), user_change(1, "a@x.org", "create")]
+
+    def interrupt_during_the_last(change: Change) -> None:
+        if change.address == changes[-1].address:
+            stop.set()
+
+    provider = RecordingProvider(on_apply=interrupt_during_the_last)
+    report = apply_changes(changes, provider, parallelism=1, stop=stop)
+
+    assert [r.outcome for r in report.results] == ["applied", "applied"]
+    assert report.interrupted and report.succeeded
+    assert render_apply_report(report).endswith(
+        "Apply interrupted, but all 2 changes were applied: 2 applied, 0 failed, "
+        "0 skipped, 0 not started, 0 unknown.\n"
+    )

@@ -160,7 +160,8 @@ def _result_line(result: ChangeResult) -> str:
 
 def render_apply_report(report: ApplyReport) -> str:
     """One line per change with its outcome, then the count of each outcome and whether the
-    apply completed, stopped incomplete or was interrupted.
+    apply completed, stopped incomplete or was interrupted (and then whether every change
+    was applied all the same).
     """
     lines = ["Apply results:"]
     lines.extend(_result_line(r) for r in report.results)
@@ -170,7 +171,15 @@ def render_apply_report(report: ApplyReport) -> str:
     )
     status = "Apply complete" if report.succeeded else "Apply incomplete"
     if report.interrupted:
-        status = "Apply interrupted"
+        # An interrupt that let every in-flight change finish stopped nothing: say so,
+        # not just "interrupted", or a complete apply reads as a partial one.
+        total = len(report.results)
+        everything = (
+            f", but all {total} changes were applied"
+            if total != 1
+            else (", but its one change was applied")
+        )
+        status = "Apply interrupted" + (everything if report.succeeded else "")
     lines.append(f"{status}: {counts}.")
     return "\n".join(lines) + "\n"
 
