@@ -25,6 +25,7 @@ from hipaactl.commands.check import report_on, select_packs
 from hipaactl.config.load import load_config
 from hipaactl.config.model import Config
 from hipaactl.errors import AuditLogError, HipaactlError, ProviderError, StateReadError, UsageError
+from hipaactl.files import os_error_reason, shown_path
 from hipaactl.pipeline import Clock, utc_now
 from hipaactl.policy.model import Pack
 from hipaactl.policy.packs import pack_file_bytes
@@ -176,10 +177,12 @@ def _config_bytes(config: Config) -> bytes:
     try:
         data = config.path.read_bytes()
     except OSError as exc:
-        raise HipaactlError(f"cannot read {config.path} again: {exc.strerror}") from None
+        reason = os_error_reason(exc)
+        raise HipaactlError(f"cannot read {shown_path(config.path)} again: {reason}") from None
     if sha256_hex(data) != config.sha256:
         raise HipaactlError(
-            f"{config.path} changed while the bundle was being made", hint="run evidence again"
+            f"{shown_path(config.path)} changed while the bundle was being made",
+            hint="run evidence again",
         )
     return data
 
@@ -248,5 +251,9 @@ def attested_documents(config: Config) -> tuple[tuple[AttestedDocument, ...], tu
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise HipaactlError(f"cannot read the BAA document {path}: {exc.strerror}") from None
+        # Named as the config names it: ``path`` is resolved, to keep it inside the folder.
+        shown = shown_path(config.directory / baa.document)
+        raise HipaactlError(
+            f"cannot read the BAA document {shown}: {os_error_reason(exc)}"
+        ) from None
     return (AttestedDocument(baa.document, relative, data),), ()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hipaactl.canonical import DocumentError, parse_json
+from hipaactl.files import os_error_reason
 from hipaactl.report.check import REPORT_FORMAT_VERSION, Report
 
 
@@ -78,7 +79,7 @@ def load_history(directory: Path) -> History:
         try:
             files.append(read_file(path, directory))
         except OSError as exc:
-            warnings.append(f"--history: cannot read {path}: {exc.strerror or exc}; skipped")
+            warnings.append(f"--history: cannot read {path}: {os_error_reason(exc)}; skipped")
         except DocumentError as exc:  # not UTF-8, not JSON, past the depth and digit limits
             warnings.append(f"--history: {path} is not usable JSON ({exc}); skipped")
         except ForeignReportError as exc:

@@ -69,7 +69,7 @@ def test_unreadable_and_foreign_files_are_named_and_skipped(tmp_path: Path) -> N
     assert (
         named[latin] == f"--history: {latin} is not usable JSON (not valid UTF-8 (byte 7)); skipped"
     )
-    assert named[folder] == f"--history: cannot read {folder}: Is a directory; skipped"
+    assert named[folder] == f"--history: cannot read {folder}: it is a folder, not a file; skipped"
     assert all(w.endswith("; skipped") for w in history.warnings)
 
 
