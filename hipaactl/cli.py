@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -26,7 +30,7 @@ from hipaactl.commands.console import (
     warn_all,
     write_text_file,
 )
-from hipaactl.errors import HipaactlError, UsageError
+from hipaactl.errors import HipaactlError, Interrupted, UsageError
 from hipaactl.model.scrub import forget_secrets
 
 EXIT_CODES_HELP = """\b
@@ -836,9 +840,41 @@ def plain_help(command: Any) -> Any:
     return command
 
 
+def _raise_interrupted(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Interrupted
+
+
+@contextmanager
+def interrupts_raise_interrupted() -> Iterator[None]:
+    """For the ``with`` block SIGINT raises ``Interrupted`` where Python's default
+    handler would raise a plain ``KeyboardInterrupt``, which can end the process with
+    SIGINT after the interrupt was reported (see ``Interrupted``). Only in that case: an
+    ignored SIGINT (a background job, nohup) stays ignored; and only on the main
+    thread, the one that can set handlers. ``apply`` sets its own handlers inside."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _raise_interrupted)
+    try:
+        yield
+    finally:
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except Interrupted:  # run first, by signal.signal: the run is ending anyway
+            signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: usage errors exit 1 (never click's 2, which means drift here)."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Entry point: usage errors exit 1 (never click's 2, which means drift here), and
+    so does an interrupt (SIGINT), after saying so."""
+    with interrupts_raise_interrupted():
+        _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _main(args: list[str]) -> NoReturn:
     _GLOBALS.config = default_config_path(os.environ)
     _GLOBALS.no_color = _GLOBALS.debug = False
     _GLOBALS.config_shown = None

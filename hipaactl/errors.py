@@ -122,3 +122,19 @@ class GateFailedError(HipaactlError):
     """A mandatory rule failed on the declared desired state."""
 
     exit_code = 3
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT (and SIGTERM during apply) as hipaactl's own signal handlers raise it.
+
+    Every ``except KeyboardInterrupt`` catches it, but it is not a plain
+    ``KeyboardInterrupt``, and that matters: when an exception of exactly that type
+    leaves an ``exec()``/``eval()`` of a string (dataclasses and namedtuple build their
+    methods that way as a module is first imported), CPython sets a process-wide
+    "unhandled KeyboardInterrupt" flag, caught or not; a ``python -m hipaactl`` run
+    that ends with the flag still set kills itself with SIGINT (exit status -2, 130 in
+    a shell) after reporting the interrupt and choosing exit 1. CPython 3.11:
+    Python/pythonrun.c ``run_eval_code_obj`` sets the flag, Modules/main.c
+    ``Py_RunMain`` acts on it; the type is compared by identity, so a subclass never
+    sets it.
+    """

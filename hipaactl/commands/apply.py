@@ -19,7 +19,13 @@ from hipaactl.apply.executor import INTERRUPT_GRACE_SECONDS, ApplyReport, Outcom
 from hipaactl.apply.lock import ApplyLock, LockInfo
 from hipaactl.commands.common import gate_exit_code, load, make_plan, open_provider_for
 from hipaactl.commands.console import display_path, err, out, out_styled, warn_all
-from hipaactl.errors import ApplyFailedError, AuditLogError, UnsafePlanError, UsageError
+from hipaactl.errors import (
+    ApplyFailedError,
+    AuditLogError,
+    Interrupted,
+    UnsafePlanError,
+    UsageError,
+)
 from hipaactl.model.changes import Change
 from hipaactl.pipeline import Inputs
 from hipaactl.plan.planfile import Plan, SavedPlan, ensure_current, read_saved_plan
@@ -76,7 +82,7 @@ def confirmed(request: ApplyRequest) -> bool:
 
 class Interrupts:
     """SIGINT/SIGTERM while apply holds the lock. Before the first change they abort
-    the run (``KeyboardInterrupt``: the lock is released and nothing was applied); once
+    the run (``Interrupted``: the lock is released and nothing was applied); once
     changes begin they set ``stop``: no new change starts and the engine waits for the
     in-flight ones. A second one ends that wait at once: the changes still open are
     recorded ``unknown`` in the change log, the lock is released, the report printed."""
@@ -87,12 +93,13 @@ class Interrupts:
         self.forced = False
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
-        """SIGINT/SIGTERM handler: before writes start, raise KeyboardInterrupt; while
-        applying, set ``stop`` so no new change starts and in-flight ones finish; a
-        second one while they finish forces the exit.
+        """SIGINT/SIGTERM handler: before writes start, raise ``Interrupted`` (never a
+        plain KeyboardInterrupt, see its docstring); while applying, set ``stop`` so no
+        new change starts and in-flight ones finish; a second one while they finish
+        forces the exit.
         """
         if not self.applying:
-            raise KeyboardInterrupt
+            raise Interrupted
         if self.stop.is_set():
             err("Interrupted again: not waiting; changes still in flight are recorded unknown.")
             self.forced = True

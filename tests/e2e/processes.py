@@ -108,9 +108,12 @@ class Child:
         self.process.communicate(timeout=STOP_SECONDS)
 
 
-def start_hipaactl(*args: str, cwd: Path, environ: Mapping[str, str] | None = None) -> Child:
+def start_hipaactl(
+    *args: str, cwd: Path, environ: Mapping[str, str] | None = None, module: str = "hipaactl"
+) -> Child:
+    """``python -m hipaactl ARGS`` (or another ``module`` that runs hipaactl's main)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "hipaactl", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
         env=child_environment(environ),
         stdin=subprocess.DEVNULL,
@@ -127,8 +130,9 @@ def run_hipaactl(
     cwd: Path,
     environ: Mapping[str, str] | None = None,
     timeout: float = RUN_TIMEOUT_SECONDS,
+    module: str = "hipaactl",
 ) -> Finished:
-    child = start_hipaactl(*args, cwd=cwd, environ=environ)
+    child = start_hipaactl(*args, cwd=cwd, environ=environ, module=module)
     try:
         return child.finish(timeout)
     finally:
