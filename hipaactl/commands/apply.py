@@ -124,9 +124,12 @@ def handling_interrupts() -> Iterator[Interrupts]:
     if threading.current_thread() is not threading.main_thread():
         yield interrupts
         return
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.signal(s, interrupts.handle) for s in signals}
+    previous = {}
     try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # One at a time inside the ``try``: an interrupt that arrives between the
+            # two is reported like any other, and the handler already set is put back.
+            previous[signum] = signal.signal(signum, interrupts.handle)
         yield interrupts
     except KeyboardInterrupt:
         raise ApplyFailedError(

@@ -41,7 +41,12 @@ def test_apply_before_its_first_change_raises_interrupted() -> None:
         Interrupts().handle(signal.SIGTERM, None)
 
 
-def test_apply_interrupted_before_any_change_says_nothing_was_applied() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_apply_interrupted_before_any_change_says_nothing_was_applied(
+    signum: signal.Signals,
+) -> None:
+    sigterm = signal.getsignal(signal.SIGTERM)
     with pytest.raises(ApplyFailedError, match="nothing was applied"), handling_interrupts():
-        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signum)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == sigterm
