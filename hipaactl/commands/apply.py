@@ -91,6 +91,7 @@ class Interrupts:
         self.stop = threading.Event()
         self.applying = False
         self.forced = False
+        self.interrupted = False  # one came before the first change
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         """SIGINT/SIGTERM handler: before writes start, raise ``Interrupted`` (never a
@@ -99,6 +100,7 @@ class Interrupts:
         forces the exit.
         """
         if not self.applying:
+            self.interrupted = True
             raise Interrupted
         if self.stop.is_set():
             err("Interrupted again: not waiting; changes still in flight are recorded unknown.")
@@ -109,6 +111,16 @@ class Interrupts:
             "for in-flight ones (interrupt again to stop waiting)."
         )
         self.stop.set()
+
+    def start_applying(self) -> None:
+        """From here an interrupt stops the engine instead of unwinding. Raises
+        ``Interrupted`` if one came earlier yet the run went on: raised inside a
+        finalizer or weakref callback (an import's module lock being freed, say),
+        Python prints the exception and drops it, and no change may start after that.
+        """
+        if self.interrupted:
+            raise Interrupted
+        self.applying = True
 
     def clock(self) -> float:
         """The engine's clock for its grace period: a forced exit jumps past the end of
@@ -196,7 +208,7 @@ def execute(
     parallelism = request.parallelism or inputs.config.provider.parallelism
     # From here an interrupt stops the engine instead of unwinding: the change log
     # must never be cut mid-record, and every started write gets an outcome.
-    interrupts.applying = True
+    interrupts.start_applying()
     log_path = inputs.config.audit_path
     writer = AuditWriter(
         log_path,

@@ -50,3 +50,12 @@ def test_apply_interrupted_before_any_change_says_nothing_was_applied(
         signal.raise_signal(signum)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.getsignal(signal.SIGTERM) == sigterm
+
+
+def test_an_interrupt_lost_before_the_first_change_stops_apply_there() -> None:
+    interrupts = Interrupts()
+    with pytest.raises(Interrupted):  # Python drops it when raised in a finalizer
+        interrupts.handle(signal.SIGINT, None)
+    with pytest.raises(Interrupted):
+        interrupts.start_applying()
+    assert not interrupts.applying

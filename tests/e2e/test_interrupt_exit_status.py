@@ -4,7 +4,9 @@ The signal is raised inside an ``exec()`` of a string, where CPython notes a pla
 ``KeyboardInterrupt`` as unhandled, after which a ``python -m`` run kills itself with
 SIGINT (exit -2) once it has printed the message (see ``hipaactl.errors.Interrupted``).
 On a loaded machine that happened now and then to the interrupted-apply tests, when
-the signal arrived during an import; ``tests.e2e.signal_in_exec`` makes it certain.
+the signal arrived during an import; ``tests.e2e.signal_while_listing`` makes it
+certain. An interrupt that Python drops (raised in a finalizer) must still keep apply
+from starting any change.
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTHING_APPLIED = "error: apply was interrupted before any change was made; nothing was applied"
 
 
-def run_interrupted(config: Path, signame: str, *args: str) -> Finished:
-    """``hipaactl -c CONFIG ARGS`` in a child that raises ``signame`` as it lists accounts."""
+def run_interrupted(config: Path, where: str, signame: str, *args: str) -> Finished:
+    """``hipaactl -c CONFIG ARGS`` in a child that raises ``signame`` as it lists
+    accounts, inside an ``exec`` or a ``finalizer`` (``where``)."""
     path = os.pathsep.join(filter(None, (str(REPO_ROOT), os.environ.get("PYTHONPATH"))))
     return run_hipaactl(
+        where,
         signame,
         "-c",
         str(config),
         *args,
         cwd=config.parent,
         environ={"PYTHONPATH": path},
-        module="tests.e2e.signal_in_exec",
+        module="tests.e2e.signal_while_listing",
     )
 
 
@@ -45,7 +49,7 @@ def test_an_apply_interrupted_in_an_exec_exits_1_applies_nothing_and_unlocks(
 ) -> None:
     server = start_server(accounts=2, seed=7)
     config = write_config(tmp_path, server.url, rate_limit=1000)
-    interrupted = run_interrupted(config, signame, "apply", "--auto-approve")
+    interrupted = run_interrupted(config, "exec", signame, "apply", "--auto-approve")
     after = hipaactl("-c", str(config), "plan", "--detailed-exitcode")
 
     assert interrupted.code == 1, interrupted  # -2 when CPython's flag was set
@@ -65,8 +69,25 @@ def test_a_read_interrupted_in_an_exec_exits_1_saying_so(
 ) -> None:
     server = start_server(accounts=2, seed=7)
     config = write_config(tmp_path, server.url, rate_limit=1000)
-    interrupted = run_interrupted(config, "SIGINT", *command)
+    interrupted = run_interrupted(config, "exec", "SIGINT", *command)
 
     assert interrupted.code == 1, interrupted
     assert "error: interrupted" in interrupted.stderr
     assert interrupted.stdout == ""
+
+
+def test_an_apply_interrupt_python_dropped_still_stops_it_before_any_change(
+    tmp_path: Path, start_server: StartServer, hipaactl: Callable[..., Run]
+) -> None:
+    server = start_server(accounts=2, seed=7)
+    config = write_config(tmp_path, server.url, rate_limit=1000)
+    interrupted = run_interrupted(config, "finalizer", "SIGINT", "apply", "--auto-approve")
+    after = hipaactl("-c", str(config), "plan", "--detailed-exitcode")
+
+    assert interrupted.code == 1, interrupted  # it applied every change and exited 0
+    assert "Exception ignored in" in interrupted.stderr  # Python dropped the interrupt
+    assert NOTHING_APPLIED in interrupted.stderr
+    assert "Apply" not in interrupted.stdout
+    assert not (tmp_path / ".hipaactl" / "audit.jsonl").exists()  # no write was started
+    assert not (tmp_path / ".hipaactl" / "lock.info").exists()
+    assert after.code == 2, after
