@@ -156,7 +156,9 @@ class ProviderModel(_Model):
     kind: str = Field(default="sandbox", pattern=PROVIDER_KIND_PATTERN)
     seed: NonBlank | None = None
     base_url: str | None = Field(default=None, pattern=URL_PATTERN)
-    rate_limit: float = Field(default=DEFAULT_RATE_LIMIT, gt=0, allow_inf_nan=False)
+    # At least one request per 100 s: below that a run could not finish, and the
+    # limiter's waits would pass what time.sleep accepts.
+    rate_limit: float = Field(default=DEFAULT_RATE_LIMIT, ge=0.01, allow_inf_nan=False)
     parallelism: int = Field(default=DEFAULT_PARALLELISM, ge=1, le=64)
     endpoints: EndpointsModel | None = None
     allow_inferred_writes: bool = Field(

@@ -191,6 +191,15 @@ def collecting_rarely() -> Iterator[None]:
         gc.unfreeze()
 
 
+def cancel_reads(provider: Provider) -> None:
+    """After an interrupt: have the provider stop its requests in flight, when it can
+    (``cancel``), so the reading threads end now, not after their timeouts and retries
+    (the pool is shut down waiting for them)."""
+    cancel = getattr(provider, "cancel", None)
+    if cancel is not None:
+        cancel()
+
+
 def read_accounts(
     provider: Provider,
     requests: Sequence[ReadRequest],
@@ -233,6 +242,9 @@ def read_accounts_noting_unread(
         with collecting_rarely():
             futures = {pool.submit(read_one, provider, r): r.info for r in requests}
             return _collect(futures, progress, on_account)
+    except KeyboardInterrupt:
+        cancel_reads(provider)
+        raise
     finally:
         # After an interrupt or an error, queued reads are dropped, not waited for.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -367,6 +379,9 @@ def read_streamed(
             agency = _agency_result(agency_future)
             listener = None if on_account is None else partial(on_account, agency)
             reads = _collect(futures, progress, listener)
+    except KeyboardInterrupt:
+        cancel_reads(provider)
+        raise
     finally:
         # After an interrupt or an error, queued reads are dropped, not waited for.
         pool.shutdown(wait=True, cancel_futures=True)

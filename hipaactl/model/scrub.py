@@ -62,7 +62,9 @@ def _literal_forms(char: str) -> set[str]:
     if char == " ":
         forms.add("+")
     if code > 0x7F:
-        forms.update({"\ufffd", "?", char.encode("utf-8").decode("latin-1")})
+        # surrogateescape: a key from the environment may hold an undecodable byte
+        # (os.environ keeps it as a lone surrogate); its form is that byte.
+        forms.update({"\ufffd", "?", char.encode("utf-8", "surrogateescape").decode("latin-1")})
     return forms
 
 

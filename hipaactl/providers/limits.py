@@ -91,6 +91,16 @@ class _Watchdog:
                 self._thread.start()
             self._condition.notify()
 
+    def cut_all(self) -> None:
+        """Shut down the socket of every request still waiting for its reply, now."""
+        with self._condition:
+            running = [w for _, _, w in self._heap if not w.done and w.sock is not None]
+            for watch in running:
+                watch.fired = True
+        for watch in running:
+            with contextlib.suppress(OSError):
+                watch.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+
     def disarm(self, watch: _Watch) -> None:
         with self._condition:
             watch.done = True  # left in the heap; skipped when its time comes
@@ -111,6 +121,13 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def cut_every_request() -> None:
+    """End every request of this process that is waiting for its reply, as if its
+    deadline had passed: for a run that is being interrupted, so no worker is left
+    waiting out a server that does not answer."""
+    _WATCHDOG.cut_all()
 
 
 def _arm(connection: HTTPConnection) -> None:

@@ -162,7 +162,7 @@ def test_range_messages_name_both_bounds() -> None:
     found = problems({**BASE, "provider": {"parallelism": 65, "rate_limit": -1.0}})
     assert found == {
         "provider.parallelism": ["must be between 1 and 64, got 65"],
-        "provider.rate_limit": ["must be greater than 0, got -1.0"],
+        "provider.rate_limit": ["must be at least 0.01, got -1.0"],
     }
 
 

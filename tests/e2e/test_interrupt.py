@@ -203,3 +203,49 @@ def test_a_write_hung_past_the_grace_period_is_unknown_and_the_process_still_exi
     ] == ["started", "unknown"]
     assert again.code == 0, again.output
     assert final.code == 0, final.output
+
+
+class HangingReads(Simulator):
+    """Lists accounts, then holds every read of an account until ``release`` is set: a
+    server that stops answering while plan reads live state."""
+
+    def __init__(self, backend: SandboxBackend, release: threading.Event) -> None:
+        super().__init__(backend, credentials=ExpectedCredentials(ACCESS_KEY, SECRET_KEY))
+        self.release = release
+        self.hung = threading.Event()
+
+    def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
+        if re.search(r"/accounts/\d+", urlsplit(target).path):
+            self.hung.set()
+            self.release.wait(timeout=60)
+        return super().respond(method, target, authorization, body)
+
+
+@pytest.mark.parametrize("command", ["plan", "check"])
+def test_an_interrupt_ends_a_read_at_once_when_the_server_stops_answering(
+    tmp_path: Path, command: str
+) -> None:
+    # The reads in flight used to be waited for, through their 30 s timeouts and retries
+    # (over three minutes), before the interrupt was reported.
+    release = threading.Event()
+
+    def hang_reads(url: str) -> Simulator:
+        return HangingReads(SandboxBackend(generate_agency(4, seed=7), base_url=url), release)
+
+    with serve_simulator(hang_reads) as server:
+        simulator = server.simulator
+        assert isinstance(simulator, HangingReads)
+        config = str(write_config(tmp_path, server.url, rate_limit=1000, parallelism=4))
+        try:
+            with running("-c", config, command, cwd=tmp_path) as reading:
+                wait_until(simulator.hung.is_set, timeout=20, what="a read to hang")
+                reading.signal(signal.SIGINT)
+                signalled = time.monotonic()
+                interrupted = reading.finish(timeout=EXIT_SECONDS)
+                exit_seconds = time.monotonic() - signalled
+        finally:
+            release.set()
+
+    assert interrupted.code == 1, interrupted.output
+    assert "interrupted" in interrupted.stderr
+    assert exit_seconds < 3.0, exit_seconds

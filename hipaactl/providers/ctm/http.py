@@ -69,6 +69,7 @@ from hipaactl.providers.limits import (
     BodyUnreadableError,
     DeadlineExceededError,
     WatchedAdapter,
+    cut_every_request,
     read_body,
     timeouts_within,
     watched,
@@ -171,7 +172,7 @@ class HttpTransport:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         backoff: Backoff | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         random: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
         deadline: float = DEFAULT_DEADLINE_SECONDS,
@@ -196,7 +197,9 @@ class HttpTransport:
         self._timeout = timeout
         self._max_attempts = max_attempts
         self._backoff = backoff if backoff is not None else Backoff()
-        self._sleep = sleep
+        self._cancelled = threading.Event()
+        # Back-off waits end early when the run is cancelled.
+        self._sleep = sleep if sleep is not None else self._wait
         self._random = random if random is not None else random_module.Random().random
         self._wall_clock = wall_clock
         self._deadline = deadline
@@ -216,6 +219,17 @@ class HttpTransport:
     def close(self) -> None:
         """Close the pooled connections."""
         self._adapter.close()
+
+    def cancel(self) -> None:
+        """Stop for an interrupted run: no attempt starts or retries from now on, back-off
+        waits end, and requests waiting for a reply are cut (each then fails, a write as
+        of unknown outcome), so worker threads finish at once instead of after their
+        timeouts and retries."""
+        self._cancelled.set()
+        cut_every_request()
+
+    def _wait(self, seconds: float) -> None:
+        self._cancelled.wait(seconds)
 
     def request(
         self,
@@ -279,7 +293,8 @@ class HttpTransport:
         while True:
             attempts += 1
             attempt = self._send(method, url, params, body, with_names=with_names)
-            if attempts >= self._max_attempts or not again(attempt, attempts):
+            stop = attempts >= self._max_attempts or self._cancelled.is_set()
+            if stop or not again(attempt, attempts):
                 return attempt, attempts
             self._sleep(self._backoff.delay(attempts, attempt.retry_after, self._random))
             self._count(retries=1)
@@ -297,6 +312,8 @@ class HttpTransport:
     ) -> _Attempt:
         """One request. ``with_names`` (doctor's probe only) also records the body's key
         names and the rate-limit header names, which costs a second parse of the body."""
+        if self._cancelled.is_set():
+            return _Attempt(None, "not sent: the run was interrupted", sent=False)
         self._count(requests_sent=1)
         try:
             prepared = requests.Request(
@@ -325,6 +342,8 @@ class HttpTransport:
                 if expired():
                     return self._late()
                 return self._failure(error)
+            except OSError as error:  # raised before sending, e.g. a missing CA bundle
+                return _Attempt(None, _unsendable_reason(error), sent=False)
             try:
                 content = read_body(response, expired=expired, limit=self._max_body_bytes)
             except DeadlineExceededError:
@@ -493,6 +512,14 @@ def _with_names(attempt: _Attempt, response: requests.Response, content: bytes) 
     except DocumentError:
         keys = ()
     return replace(attempt, body_keys=keys, header_names=rate_limit_header_names(response.headers))
+
+
+def _unsendable_reason(error: OSError) -> str:
+    """Why a request could not be sent, for an ``OSError`` that ``requests`` raises
+    before sending: a ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` that names no usable
+    file is the one known case. Scrubbed: the text is the library's."""
+    reason = scrub(str(error)) or type(error).__name__
+    return f"the request could not be sent: {reason} (check REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE)"
 
 
 def _gave_up(method: Method, target: _Target, attempt: _Attempt, attempts: int) -> ProviderError:

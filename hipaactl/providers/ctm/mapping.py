@@ -697,6 +697,13 @@ class CtmProvider:
         """Close the transport."""
         self._transport.close()
 
+    def cancel(self) -> None:
+        """For an interrupted run: stop the transport's requests, if it can (the HTTP
+        transport cuts those waiting for replies; the in-process one has nothing to cut)."""
+        cancel = getattr(self._transport, "cancel", None)
+        if cancel is not None:
+            cancel()
+
     def _update_agency_security(self, change: Change) -> None:
         body = _changed_fields(change)
         before = state_values(self.read_agency_security())

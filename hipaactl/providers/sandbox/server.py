@@ -123,8 +123,10 @@ def option_problems(options: ServeOptions) -> list[str]:
         problems.append(f"--port must be 0..65535 (0 picks a free port), got {options.port}")
     if options.accounts is not None and options.accounts < 0:
         problems.append(f"--accounts must be 0 or more, got {options.accounts}")
-    if not options.latency_ms >= 0:
-        problems.append(f"--latency-ms must be 0 or more, got {options.latency_ms:g}")
+    if not (math.isfinite(options.latency_ms) and options.latency_ms >= 0):
+        problems.append(
+            f"--latency-ms must be a finite number, 0 or more, got {options.latency_ms:g}"
+        )
     if options.rate_limit is not None and not options.rate_limit >= 1:
         problems.append(
             f"--rate-limit must be at least 1 request per second, got {options.rate_limit:g}"
@@ -283,13 +285,14 @@ def write_credentials_file(credentials: ExpectedCredentials, directory: Path) ->
 
 
 def _basic_pair(authorization: str | None) -> tuple[str, str] | None:
-    """(access key, secret key) from an ``Authorization: Basic`` header, else None."""
+    """(access key, secret key) from an ``Authorization: Basic`` header, else None. The
+    token is read as Latin-1, as the ``ctm`` provider (and ``requests``) encode it."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = base64.b64decode(token.strip(), validate=True).decode("latin-1")
+    except binascii.Error:
         return None
     access_key, colon, secret_key = decoded.partition(":")
     return (access_key, secret_key) if colon else None

@@ -162,3 +162,13 @@ def test_loaded_keys_and_the_basic_tokens_are_masked_at_every_sink() -> None:
         assert scrub(f"Basic {token}") == "Basic ***"
     assert scrub(f"{credentials.access_key} {SECRET}") == "*** ***"
     assert len(credentials.basic_tokens()) == 2  # Latin-1 and UTF-8 differ for é
+
+
+def test_a_key_holding_a_byte_that_is_not_utf8_is_refused_without_showing_it() -> None:
+    # os.environ keeps an undecodable byte (here 0x85) as a lone surrogate.
+    key = "AK-qa-12345\udc85"
+    with pytest.raises(AuthenticationError) as caught:
+        load_credentials({"CTM_ACCESS_KEY": key, "CTM_SECRET_KEY": SECRET})
+
+    assert "CTM_ACCESS_KEY holds a character outside Latin-1" in str(caught.value)
+    assert_secret_free(caught.value, key)

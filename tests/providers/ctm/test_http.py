@@ -852,3 +852,18 @@ def test_https_takes_the_proxy_and_ca_bundle_from_the_environment(
     assert sent["proxies"]["https"] == "http://proxy.test:3128"
     assert sent["verify"] == "/etc/private-ca.pem"
     assert sent["stream"] is True
+
+
+def test_a_ca_bundle_that_does_not_exist_is_a_provider_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/private-ca.pem")
+    transport = HttpTransport("https://127.0.0.1:9/api/v1", Credentials(ACCESS, SECRET))
+
+    with pytest.raises(ProviderError) as caught:
+        transport.request("GET", "/accounts")
+
+    message = str(caught.value)
+    assert "/nonexistent/private-ca.pem" in message and "REQUESTS_CA_BUNDLE" in message
+    assert "GET /accounts" in message
+    assert_secret_free(caught.value)

@@ -376,3 +376,19 @@ def test_run_serve_prints_its_url_and_stops_cleanly(sig: signal.Signals) -> None
     assert "GET /" not in stderr
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/accounts", auth=("a", "b"), timeout=5)
+
+
+def test_keys_with_latin1_characters_are_accepted_as_the_client_sends_them() -> None:
+    keys = Credentials("accèss-ÿkey", "sécret-©®")
+    sim = simulator(credentials=ExpectedCredentials(keys.access_key, keys.secret_key))
+
+    reply = sim.respond("GET", "/api/v1/accounts", f"Basic {keys.basic_token()}", b"")
+
+    assert reply.status == 200
+
+
+@pytest.mark.parametrize("latency_ms", [float("inf"), float("nan"), -1.0])
+def test_a_latency_that_is_not_a_finite_number_of_0_or_more_is_refused(latency_ms: float) -> None:
+    problems = option_problems(ServeOptions(latency_ms=latency_ms))
+
+    assert any("--latency-ms must be a finite number, 0 or more" in p for p in problems)
