@@ -64,6 +64,7 @@ class _Watch:
     sock: socket.socket | None = None  # set once the request waits for its reply
     done: bool = False  # the request finished: nothing to cut
     fired: bool = False
+    cancelled: threading.Event | None = None  # set: cut as soon as it is armed
 
 
 class _Watchdog:
@@ -90,6 +91,12 @@ class _Watchdog:
                 )
                 self._thread.start()
             self._condition.notify()
+            cut_now = watch.cancelled is not None and watch.cancelled.is_set()
+            if cut_now:
+                watch.fired = True
+        if cut_now:  # armed after cut_all ran: the run is already being interrupted
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def cut_all(self) -> None:
         """Shut down the socket of every request still waiting for its reply, now."""
@@ -174,11 +181,15 @@ class WatchedAdapter(HTTPAdapter):
 
 
 @contextmanager
-def watched(seconds: float, clock: Clock = time.monotonic) -> Iterator[Callable[[], bool]]:
+def watched(
+    seconds: float, clock: Clock = time.monotonic, cancelled: threading.Event | None = None
+) -> Iterator[Callable[[], bool]]:
     """Run the ``with`` block (one request through a ``WatchedAdapter``, body included)
     under a total deadline of ``seconds``. Yields a function that says whether the
-    deadline has passed, so the caller can tell a cut-off socket from a server fault."""
-    watch = _Watch(clock() + seconds, clock)
+    deadline has passed, so the caller can tell a cut-off socket from a server fault.
+    Once ``cancelled`` is set, the request is cut as soon as it waits for its reply
+    (``cut_every_request`` cuts those already waiting)."""
+    watch = _Watch(clock() + seconds, clock, cancelled=cancelled)
     _armed.watch = watch
     try:
         yield lambda: watch.fired or clock() >= watch.deadline

@@ -241,11 +241,11 @@ def test_an_interrupt_ends_a_read_at_once_when_the_server_stops_answering(
                 wait_until(simulator.hung.is_set, timeout=20, what="a read to hang")
                 reading.signal(signal.SIGINT)
                 signalled = time.monotonic()
-                interrupted = reading.finish(timeout=EXIT_SECONDS)
+                interrupted = reading.finish(timeout=10)
                 exit_seconds = time.monotonic() - signalled
         finally:
             release.set()
 
     assert interrupted.code == 1, interrupted.output
     assert "interrupted" in interrupted.stderr
-    assert exit_seconds < 3.0, exit_seconds
+    assert exit_seconds < 5.0, exit_seconds  # was over 30 s: one read timeout at least

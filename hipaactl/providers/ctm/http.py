@@ -328,7 +328,7 @@ class HttpTransport:
         # Every attempt (retries and pages included) waits here, as late as possible:
         # the limiter logs the time the request leaves.
         self._limiter.acquire()
-        with watched(self._deadline, self._clock) as expired:
+        with watched(self._deadline, self._clock, self._cancelled) as expired:
             try:
                 # An adapter never follows a redirect: credentials never go where a
                 # response points.
