@@ -1,9 +1,9 @@
 """What rules see: flat ``ResourceView``s built from the declared config or live state.
 
-One table, ``RESOURCE_FIELDS``, lists the fields each resource type offers to rules;
-pack loading checks rule fields against it and the builders here produce exactly those
-fields. A field left out of a view's values is unknown: undeclared (gate) or unreadable
-(check).
+One table, ``FIELD_DOCS``, lists and explains the fields each resource type offers to
+rules (``RESOURCE_FIELDS`` is its key sets); pack loading checks rule fields against it
+and the builders here produce exactly those fields. A field left out of a view's values
+is unknown: undeclared (gate) or unreadable (check).
 """
 
 from __future__ import annotations
@@ -39,53 +39,10 @@ from hipaactl.policy.model import Pack, ResourceView
 DEFAULTS_PREFIX = "defaults"
 DECLARED_PROFILE_ID = "*"  # the one synthetic profile a config's call-settings keys describe
 
-_ATTESTATION_FIELDS = frozenset({"present", "current", "confirmed_on", "max_age_days"})
 # Not fields a rule may check: what reports show beside an attestation's result.
 EVIDENCE_KEY = "_evidence"  # who confirmed what, when, and the document's digest
 PROBLEM_KEY = "_problem"  # why a present attestation is not current
 BAA_COUNTERPARTY = "CallTrackingMetrics"
-RESOURCE_FIELDS: Mapping[str, frozenset[str]] = {
-    "agency.security": frozenset(
-        {
-            "idle_timeout_minutes",
-            "two_factor",
-            "require_login_for_recordings",
-            "allow_account_override",
-            "allow_email_mfa",
-            "recording_link_expiry_days",
-        }
-    ),
-    "settings": frozenset(
-        {
-            "encrypted_recordings",
-            "encrypted_recording_storage",
-            "transcription_mode",
-            "redaction_schedule",
-        }
-    ),
-    "call_settings": frozenset(
-        {
-            "name",
-            "inbound_recordings_on",
-            "outbound_recording_on",
-            "records",
-            "transcription",
-            "callerid_enabled",
-            "premium_callerid_enabled",
-        }
-    ),
-    "user": frozenset({"email", "local_part", "role", "status"}),
-    "notification": frozenset({"name", "kind", "fields"}),
-    "trigger": frozenset({"name", "action_types", "placeholders"}),
-    "webhook": frozenset({"name", "scheme", "host", "https", "with_resource_url", "position"}),
-    "number": frozenset({"number", "name", "hipaa_eligible"}),
-    "plan": frozenset({"plan"}),
-    "integration": frozenset({"name", "enabled"}),
-    "account": frozenset({"classification", "user_count", "admin_count", "admins_over_limit"}),
-    "attestation.baa": _ATTESTATION_FIELDS,
-    "attestation.individual_logins": _ATTESTATION_FIELDS,
-}
-
 # What each field means, for the policy reference (docs/policies.md); a test keeps it
 # complete. Derived fields say how they are computed.
 FIELD_DOCS: Mapping[str, Mapping[str, str]] = {
@@ -160,6 +117,10 @@ FIELD_DOCS: Mapping[str, Mapping[str, str]] = {
 FIELD_DOCS = {
     **FIELD_DOCS,
     "attestation.individual_logins": FIELD_DOCS["attestation.baa"],
+}
+# The fields a rule may check, by resource type: exactly the documented ones.
+RESOURCE_FIELDS: Mapping[str, frozenset[str]] = {
+    resource_type: frozenset(fields) for resource_type, fields in FIELD_DOCS.items()
 }
 
 # Account collections as resource types; the read-only ones a plan must read on purpose.

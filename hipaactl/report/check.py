@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from hipaactl import __version__
 from hipaactl.config.keys import line_of
@@ -32,15 +32,7 @@ DISCLAIMER = (
 )
 
 Bucket = Literal["pass", "attested", "fail", "error", "manual", "not_applicable", "waived"]
-BUCKETS: tuple[Bucket, ...] = (
-    "pass",
-    "attested",
-    "fail",
-    "error",
-    "manual",
-    "not_applicable",
-    "waived",
-)
+BUCKETS: tuple[Bucket, ...] = get_args(Bucket)
 EXIT_OK, EXIT_ERROR, EXIT_FAILED = 0, 1, 3
 
 # The config key (under [[account]] or [defaults]) that declares each field a rule checks.
